@@ -1,0 +1,1 @@
+"""REST endpoints of analytics (registered with config.api.endpoint)."""

@@ -1,0 +1,1 @@
+"""REST endpoints of campaigns (registered with config.api.endpoint)."""

@@ -1,0 +1,40 @@
+"""URLs: the dashboard apps, the admin, and the REST API at Braze's paths on the root."""
+
+from collections import defaultdict
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import include, path
+
+import analytics.api  # noqa: F401  (registers endpoints)
+import campaigns.api  # noqa: F401
+import messaging.api  # noqa: F401
+from config.api import REGISTRY
+from config.openapi import openapi_view
+from messaging.auth import guard
+
+
+def _rest_urlpatterns() -> list:
+    by_path = defaultdict(dict)
+    for (endpoint_path, method), endpoint in REGISTRY.items():
+        by_path[endpoint_path][method] = endpoint
+    return [
+        path(endpoint_path.lstrip("/"), guard(endpoints))
+        for endpoint_path, endpoints in sorted(by_path.items())
+    ]
+
+
+urlpatterns = [
+    path("", lambda request: redirect("campaigns:list"), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/openapi.json", openapi_view, name="openapi"),
+    # Dashboard
+    path("messaging/campaigns/", include("campaigns.urls")),
+    path("", include("analytics.urls")),
+    path("", include("messaging.urls")),
+    # REST API (Braze's paths: /messages/send, /users/track, /campaigns/list, …)
+    *_rest_urlpatterns(),
+]

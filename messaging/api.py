@@ -1,0 +1,1 @@
+"""REST endpoints of messaging (registered with config.api.endpoint)."""

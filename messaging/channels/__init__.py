@@ -1,0 +1,1 @@
+"""Channel adapters: one module per channel behind the small interface of `base`."""

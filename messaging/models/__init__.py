@@ -1,0 +1,22 @@
+"""Messaging models, one module per subject; import them from `messaging.models`."""
+
+from .apps import App
+from .dispatch import ContentCard, Delivery, Dispatch, IdempotencyRecord, SendIdentifier
+from .keys import ApiKey, Permission
+from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
+
+__all__ = [
+    "ApiKey",
+    "App",
+    "ContentCard",
+    "Delivery",
+    "Dispatch",
+    "EmailSubscriptionState",
+    "IdempotencyRecord",
+    "Permission",
+    "Profile",
+    "PushToken",
+    "SendIdentifier",
+    "SubscriptionState",
+    "UserAlias",
+]

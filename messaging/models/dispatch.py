@@ -1,0 +1,179 @@
+import secrets
+
+from django.db import models
+
+from campaigns.models import Campaign, Channel, MessageVariation
+
+from .keys import ApiKey
+from .profiles import Profile
+
+
+def new_dispatch_id() -> str:
+    # Braze's recorded dispatch IDs are 32 lowercase hex characters (spec §1.5).
+    return secrets.token_hex(16)
+
+
+def new_message_id() -> str:
+    return secrets.token_hex(16)
+
+
+class SendIdentifier(models.Model):
+    """A `send_id` created by POST /sends/id/create (or generated for a broadcast)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="send_ids")
+    send_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "send_id"], name="unique_send_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.send_id
+
+
+class Dispatch(models.Model):
+    """One accepted POST /messages/send: its audience and messages, delivered by workers."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Delivering"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    dispatch_id = models.CharField(max_length=32, unique=True, default=new_dispatch_id)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="dispatches"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="dispatches"
+    )
+    send_id = models.CharField(max_length=64, blank=True)
+    # The validated request: recipients / broadcast / segment, and message objects.
+    audience = models.JSONField(default=dict)
+    messages = models.JSONField(default=dict)
+    recipient_subscription_state = models.CharField(max_length=16, default="subscribed")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    recipients_resolved = models.PositiveIntegerField(default=0)
+    delivered_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "dispatches"
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.dispatch_id
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request carrying an Idempotency-Key, replayed for 24 hours."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="unique_idempotency_key")
+        ]
+
+
+class Delivery(models.Model):
+    """One message to one profile on one channel; unique, so a retried task never resends."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        BOUNCED = "bounced", "Bounced"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    # Per-recipient message identity (Braze has none; spec §7.3).
+    message_id = models.CharField(max_length=32, unique=True, default=new_message_id)
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="deliveries")
+    profile = models.ForeignKey(
+        Profile, null=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=32, choices=Channel.choices)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    variation = models.ForeignKey(
+        MessageVariation, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    send_id = models.CharField(max_length=64, blank=True)
+    app_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Where it went (email address, URL, phone, token) and what was sent.
+    address = models.TextField(blank=True)
+    rendered = models.JSONField(default=dict, blank=True)
+    # Which adapter delivered it; "sandbox" deliveries only recorded the payload.
+    provider = models.CharField(max_length=32, blank=True)
+    provider_response = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch", "profile", "channel"], name="one_delivery_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.channel})"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.provider == "sandbox"
+
+
+class ContentCard(models.Model):
+    """A content card in one profile's feed."""
+
+    card_id = models.CharField(max_length=32, unique=True, default=new_message_id)
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="content_card"
+    )
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="content_cards")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    variation = models.ForeignKey(
+        MessageVariation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    type = models.CharField(max_length=32, default="CLASSIC")
+    title = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    image_url = models.TextField(blank=True)
+    url = models.TextField(blank=True)
+    pinned = models.BooleanField(default=False)
+    extras = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    viewed_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pinned", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.title or self.card_id

@@ -1,0 +1,83 @@
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class Permission(models.TextChoices):
+    """REST API permissions, named as Braze names them (spec §2.2)."""
+
+    MESSAGES_SEND = "messages.send"
+    SENDS_ID_CREATE = "sends.id.create"
+    USERS_TRACK = "users.track"
+    USERS_ALIAS_NEW = "users.alias.new"
+    USERS_IDENTIFY = "users.identify"
+    USERS_DELETE = "users.delete"
+    USERS_EXPORT_IDS = "users.export.ids"
+    EMAIL_STATUS = "email.status"
+    EMAIL_UNSUBSCRIBE = "email.unsubscribe"
+    CAMPAIGNS_LIST = "campaigns.list"
+    CAMPAIGNS_DETAILS = "campaigns.details"
+    CAMPAIGNS_DATA_SERIES = "campaigns.data_series"
+    SENDS_DATA_SERIES = "sends.data_series"
+    SEGMENTS_LIST = "segments.list"
+    SEGMENTS_DETAILS = "segments.details"
+    CONTENT_CARDS_READ = "content_cards.read"
+    ENGAGEMENT_TRACK = "engagement.track"
+
+
+KEY_PREFIX = "hrld_"
+
+
+def _digest(secret: str) -> str:
+    # Keys carry 256 bits of randomness, so a keyed fast hash is enough (no slow KDF):
+    # a leaked database alone does not give usable keys.
+    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A REST API key. Only a lookup prefix and a keyed digest are stored."""
+
+    name = models.CharField(max_length=100)
+    # First characters of the key, shown in lists and used to find the row.
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    permissions = models.JSONField(default=list, blank=True)
+    # CIDRs; empty means any address.
+    allowed_networks = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """Return (full key, prefix, digest) for a new key."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        return key, key[:12], _digest(key)
+
+    @staticmethod
+    def prefix_of(key: str) -> str:
+        return key[:12]
+
+    def matches(self, key: str) -> bool:
+        return hmac.compare_digest(self.digest, _digest(key))

@@ -1,0 +1,146 @@
+"""Shared fixtures: personas, API keys, and a real browser (Debian's chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's async-safety
+# check would then refuse ORM calls made by the test itself.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# CI sets HERALD_REQUIRE_ALL=1: tests that need chromium or Redis fail instead of skipping.
+REQUIRE_ALL = os.environ.get("HERALD_REQUIRE_ALL") == "1"
+ARTIFACTS = Path(os.environ.get("HERALD_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def missing(reason: str) -> None:
+    """Skip a test whose service is missing here, or fail it where everything is required."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def marketer(django_user_model):
+    return django_user_model.objects.create_user(
+        username="marketer", email="marketer@example.test", password="correct horse battery"
+    )
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    client.force_login(marketer)
+    return client
+
+
+@pytest.fixture
+def make_api_key(db):
+    """make_api_key(permissions=[...]) -> (ApiKey, full key string)."""
+    from messaging.models import ApiKey, Permission
+
+    def make(permissions=None, name="test key", allowed_networks=None):
+        key, prefix, digest = ApiKey.generate()
+        api_key = ApiKey.objects.create(
+            name=name,
+            prefix=prefix,
+            digest=digest,
+            permissions=list(Permission.values) if permissions is None else list(permissions),
+            allowed_networks=allowed_networks or [],
+        )
+        return api_key, key
+
+    return make
+
+
+@pytest.fixture
+def api_key(make_api_key):
+    """A key with every permission: (ApiKey, key string)."""
+    return make_api_key()
+
+
+@pytest.fixture
+def api(client, api_key):
+    """A test client that sends JSON with a valid bearer key."""
+
+    class Api:
+        key = api_key[1]
+
+        def post(self, path, data=None, key=None, **extra):
+            import json
+
+            body = data if isinstance(data, (str, bytes)) else json.dumps(data or {})
+            return client.post(
+                path, body, content_type="application/json",
+                headers={"Authorization": f"Bearer {key or self.key}", **extra.pop("headers", {})},
+                **extra,
+            )
+
+        def get(self, path, params=None, key=None, **extra):
+            return client.get(
+                path, params or {},
+                headers={"Authorization": f"Bearer {key or self.key}", **extra.pop("headers", {})},
+                **extra,
+            )
+
+    return Api()
+
+
+# --- Browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        missing(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def page(request, browser, live_server):
+    """A fresh browser page; a screenshot is kept in test-artifacts/ when the test fails."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def logged_in_page(page, live_server, marketer):
+    page.goto("/login/")
+    page.get_by_label("Username").fill("marketer")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/messaging/campaigns/**")
+    return page

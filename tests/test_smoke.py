@@ -1,0 +1,14 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_dashboard_requires_login(client):
+    response = client.get("/messaging/campaigns/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_unknown_api_key_gets_braze_401(db, client):
+    response = client.post("/messages/send", "{}", content_type="application/json",
+                           headers={"Authorization": "Bearer nope"})
+    assert response.status_code in (401, 404)
