@@ -46,3 +46,34 @@ def engagement_record(
             )
     except IntegrityError:
         return None
+
+
+def custom_event_record(
+    *, profile_id: int, name: str, time: datetime, properties: dict[str, Any] | None = None,
+    app_id: str = "",
+):
+    """Record a custom event from /users/track (conversion matching: results issue)."""
+    from .models import CustomEvent
+
+    return CustomEvent.objects.create(
+        profile_id=profile_id, name=name, time=time, properties=properties or {}, app_id=app_id
+    )
+
+
+def purchase_record(
+    *, profile_id: int, product_id: str, currency: str, price, quantity: int, time: datetime,
+    properties: dict[str, Any] | None = None, app_id: str = "",
+):
+    """Record a purchase as `quantity` rows of quantity 1 (spec §3.4)."""
+    from .models import Purchase
+
+    return Purchase.objects.bulk_create(
+        Purchase(profile_id=profile_id, product_id=product_id, currency=currency, price=price,
+                 time=time, properties=properties or {}, app_id=app_id)
+        for _ in range(quantity)
+    )
+
+
+def app_session_record(*, profile_id: int, time: datetime, app_id: str = "", app_version: str = ""):
+    """An app session (and maybe a new app version) reported for a profile (results issue)."""
+    return None

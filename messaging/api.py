@@ -1,1 +1,0 @@
-"""REST endpoints of messaging (registered with config.api.endpoint)."""

@@ -1,0 +1,17 @@
+"""Placeholder pages; replaced as their issue is built."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.urls import path
+
+
+@login_required
+def placeholder(request, **kwargs):
+    return HttpResponse("Not built yet.")
+
+
+urlpatterns = [
+    path("settings/", placeholder, name="settings"),
+    path("settings/api-keys/", placeholder, name="api-key-list"),
+    path("settings/api-reference/", placeholder, name="api-reference"),
+]

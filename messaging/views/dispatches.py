@@ -1,0 +1,16 @@
+"""Placeholder pages; replaced as their issue is built."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.urls import path
+
+
+@login_required
+def placeholder(request, **kwargs):
+    return HttpResponse("Not built yet.")
+
+
+urlpatterns = [
+    path("messaging/dispatches/", placeholder, name="dispatch-list"),
+    path("messaging/dispatches/<str:dispatch_id>/", placeholder, name="dispatch-detail"),
+]
