@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 
 
 class Channel(models.TextChoices):
@@ -78,6 +79,9 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:detail", args=[self.api_id])
 
     @property
     def campaign_id(self) -> str:
@@ -168,6 +172,15 @@ class ConversionEvent(models.Model):
     @property
     def is_primary(self) -> bool:
         return self.position == 0
+
+    @property
+    def window_display(self) -> str:
+        """“3 days”, or “36 hours” when the deadline is not whole days."""
+        if self.window % timedelta(days=1) == timedelta(0):
+            days = self.window.days
+            return f"{days} day{'s' if days != 1 else ''}"
+        hours = int(self.window.total_seconds() // 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
 
     @property
     def metric_name(self) -> str:

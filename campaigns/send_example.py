@@ -1,0 +1,78 @@
+"""The ready-to-run `POST /messages/send` request shown on a campaign's page.
+
+Field names follow the message objects of spec §4 (braze-api.md); values are placeholders the
+developer replaces. Only the fields a channel requires are shown, plus the variation ID.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from .models import Campaign, Channel
+
+# One skeleton per `messages` key; required fields only (spec §4.1–§4.8).
+MESSAGE_SKELETONS: dict[str, dict[str, Any]] = {
+    Channel.APPLE_PUSH: {"alert": {"title": "Your order shipped", "body": "It is on its way."}},
+    Channel.ANDROID_PUSH: {"title": "Your order shipped", "alert": "It is on its way."},
+    Channel.KINDLE_PUSH: {"title": "Your order shipped", "alert": "It is on its way."},
+    Channel.WEB_PUSH: {"title": "Your order shipped", "alert": "It is on its way."},
+    Channel.EMAIL: {
+        "app_id": "YOUR-APP-ID",
+        "from": "Your Company <orders@example.com>",
+        "subject": "Your order shipped",
+        "body": "<p>Hi {{${first_name}}}, your order is on its way.</p>",
+    },
+    Channel.SMS: {
+        "app_id": "YOUR-APP-ID",
+        "subscription_group_id": "YOUR-SMS-SUBSCRIPTION-GROUP-ID",
+        "body": "Your order is on its way.",
+    },
+    Channel.WEBHOOK: {
+        "url": "https://example.com/webhooks/order-shipped",
+        "request_method": "POST",
+        "request_headers": {"Content-Type": "application/json"},
+        "body": '{"external_id": "{{${user_id}}}"}',
+    },
+    Channel.CONTENT_CARD: {
+        "type": "CLASSIC",
+        "title": "Your order shipped",
+        "description": "It is on its way.",
+        "time_to_live": 604800,
+    },
+}
+
+
+def send_request_body(campaign: Campaign) -> dict[str, Any]:
+    """The JSON body: this campaign's ID and one message object per channel it has.
+
+    A request carries at most one object per channel, so a channel with several variants
+    (A/B) uses its first one here; the page lists the others' IDs to swap in.
+    """
+    messages: dict[str, Any] = {}
+    for variation in campaign.variations.all():
+        if variation.channel in messages:
+            continue
+        messages[variation.channel] = {
+            **MESSAGE_SKELETONS[variation.channel],
+            "message_variation_id": variation.message_variation_id,
+        }
+    return {
+        "campaign_id": campaign.campaign_id,
+        "external_user_ids": ["user-123"],
+        "messages": messages,
+    }
+
+
+def send_request_curl(campaign: Campaign, base_url: str) -> str:
+    url = base_url.rstrip("/") + "/messages/send"
+    body = json.dumps(send_request_body(campaign), indent=2, ensure_ascii=False)
+    return "\n".join(
+        [
+            f"curl -X POST {shlex.quote(url)} \\",
+            "  -H 'Content-Type: application/json' \\",
+            "  -H 'Authorization: Bearer YOUR-REST-API-KEY' \\",
+            f"  --data {shlex.quote(body)}",
+        ]
+    )
