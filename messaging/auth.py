@@ -8,10 +8,13 @@ as recorded on Braze's 401s, spec §2.5).
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -21,9 +24,16 @@ from config.api import ApiError, Endpoint, json_body
 from . import ratelimit
 from .models import ApiKey
 
+# Deeper JSON than this is refused before parsing: Python's parser and the validators
+# recurse, and a body of 100,000 '[' would otherwise end in a RecursionError (a 500).
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 EMPTY_RATE_HEADERS = {"X-RateLimit-Limit": "", "X-RateLimit-Remaining": "", "X-RateLimit-Reset": ""}
 # last_used_at is written at most this often per key, to keep writes off the hot path.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a key lookup is cached (keys are immutable but for revocation, see _lookup).
+KEY_CACHE_SECONDS = 60
 
 
 def _presented_key(request: HttpRequest) -> str | None:
@@ -37,14 +47,60 @@ def _presented_key(request: HttpRequest) -> str | None:
     return request.GET.get("api_key") or None
 
 
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if brackets outside strings nest deeper than `limit` (no parsing, no recursion)."""
+    depth = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _legacy_body_key(request: HttpRequest) -> str | None:
+    """`api_key` in a JSON body: accepted from clients written before May 2020 (spec §2.2)."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    value = data.get("api_key") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def key_cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def forget_key(prefix: str) -> None:
+    """Drop a key's cached lookup (called when a key is created or revoked)."""
+    cache.delete(key_cache_key(prefix))
+
+
+def _lookup(prefix: str) -> ApiKey | None:
+    """The active key with this prefix, from the cache when possible.
+
+    NOTE: revocation through the service (dashboard, admin action) clears the entry at
+    once; a row changed behind its back (raw SQL, shell) is seen within KEY_CACHE_SECONDS.
+    """
+    cached = cache.get(key_cache_key(prefix))
+    if cached is None:
+        row = (ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+               .values("id", "name", "digest", "permissions", "allowed_networks").first())
+        # Misses are cached too ({}), so a flood of made-up keys costs no queries.
+        cached = row or {}
+        cache.set(key_cache_key(prefix), cached, KEY_CACHE_SECONDS)
+    if not cached:
+        return None
+    api_key = ApiKey(prefix=prefix, **cached)
+    api_key._state.adding = False
+    api_key._state.db = "default"
+    return api_key
+
+
 def authenticate(request: HttpRequest, presented: str | None) -> ApiKey:
     if not presented:
         raise ApiError(401, "Unauthorized", headers=EMPTY_RATE_HEADERS)
-    api_key = (
-        ApiKey.objects.filter(prefix=ApiKey.prefix_of(presented), revoked_at__isnull=True)
-        .only("id", "digest", "permissions", "allowed_networks", "last_used_at")
-        .first()
-    )
+    api_key = _lookup(ApiKey.prefix_of(presented))
     if api_key is None or not api_key.matches(presented):
         raise ApiError(401, f"Invalid API key: {presented[:80]}", headers=EMPTY_RATE_HEADERS)
     return api_key
@@ -68,9 +124,9 @@ def check_network(api_key: ApiKey, request: HttpRequest) -> None:
 
 
 def _touch(api_key: ApiKey) -> None:
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    # add() succeeds for one request per key and minute: that one writes last_used_at.
+    if cache.add(f"apikey-used:{api_key.prefix}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
 
 
 def guard(endpoints: dict[str, Endpoint]) -> Callable[[HttpRequest], HttpResponse]:
@@ -87,20 +143,25 @@ def guard(endpoints: dict[str, Endpoint]) -> Callable[[HttpRequest], HttpRespons
             if len(request.body) > settings.API_MAX_BODY_BYTES:
                 raise ApiError(413, "Request body too large",
                                [f"body: at most {settings.API_MAX_BODY_BYTES} bytes"])
-            request.json = json_body(request) if request.method == "POST" else {}
+            if request.method == "POST" and json_too_deep(request.body):
+                raise ApiError(400, "Bad Request",
+                               [f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"])
             request.api_key = None
             if endpoint.permission is not None:
                 presented = _presented_key(request)
-                if presented is None and isinstance(request.json.get("api_key"), str):
-                    presented = request.json["api_key"]
+                if presented is None and request.method == "POST":
+                    presented = _legacy_body_key(request)
+                # The key is checked before the body, so a stranger learns nothing about
+                # what a valid request would look like.
                 api_key = authenticate(request, presented)
                 check_network(api_key, request)
+                rate_headers = ratelimit.hit(key_id=api_key.pk, scope=endpoint.rate_limit)
                 if not api_key.has_permission(endpoint.permission):
                     raise ApiError(403, "Access Denied",
                                    [f"this API key lacks the {endpoint.permission} permission"])
-                rate_headers = ratelimit.hit(key_id=api_key.pk, scope=endpoint.rate_limit)
                 request.api_key = api_key
                 _touch(api_key)
+            request.json = json_body(request) if request.method == "POST" else {}
             response = endpoint.view(request)
         except ApiError as error:
             if not rate_headers and "X-RateLimit-Limit" not in error.headers:

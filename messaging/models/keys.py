@@ -18,6 +18,8 @@ class Permission(models.TextChoices):
     USERS_EXPORT_IDS = "users.export.ids"
     EMAIL_STATUS = "email.status"
     EMAIL_UNSUBSCRIBE = "email.unsubscribe"
+    SUBSCRIPTION_STATUS_SET = "subscription.status.set"
+    SUBSCRIPTION_STATUS_GET = "subscription.status.get"
     CAMPAIGNS_LIST = "campaigns.list"
     CAMPAIGNS_DETAILS = "campaigns.details"
     CAMPAIGNS_DATA_SERIES = "campaigns.data_series"
@@ -32,9 +34,11 @@ KEY_PREFIX = "hrld_"
 
 
 def _digest(secret: str) -> str:
-    # Keys carry 256 bits of randomness, so a keyed fast hash is enough (no slow KDF):
-    # a leaked database alone does not give usable keys.
-    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    # Keys carry 256 bits of randomness, so a fast unkeyed hash is enough (no slow KDF, no
+    # pepper): a leaked database alone does not give usable keys.
+    # NOTE: not keyed with SECRET_KEY on purpose: development processes each draw a random
+    # SECRET_KEY (config/settings.py), and rotating it in production must not void every key.
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class ApiKey(models.Model):

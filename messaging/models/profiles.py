@@ -14,6 +14,11 @@ def new_braze_id() -> str:
     return secrets.token_hex(12)
 
 
+def new_random_bucket() -> int:
+    # Braze's random bucket numbers run 0–9999 and are drawn once per profile.
+    return secrets.randbelow(10_000)
+
+
 class Profile(models.Model):
     """A user of the customer's product (Braze's "user")."""
 
@@ -44,7 +49,7 @@ class Profile(models.Model):
     # Members of the global control group receive no dashboard campaigns; API campaigns
     # ignore this flag on purpose (every profile is eligible).
     in_global_control_group = models.BooleanField(default=False)
-    random_bucket = models.PositiveIntegerField(default=0)
+    random_bucket = models.PositiveIntegerField(default=new_random_bucket)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

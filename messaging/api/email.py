@@ -1,0 +1,54 @@
+"""REST endpoints: global email subscription state (spec §3b.5, §3b.6)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from config.api import api_response, endpoint
+
+from .. import selectors
+from ..schemas.users import (
+    EmailStatusRequest,
+    EmailUnsubscribesQuery,
+    EmailUnsubscribesResponse,
+    SuccessResponse,
+)
+from ..services import profiles as profile_services
+from .users import body, check
+
+
+@endpoint(
+    "/email/status", permission="email.status", tags=("Email",),
+    summary="Set the global email subscription state", body=EmailStatusRequest,
+    response=SuccessResponse,
+)
+def email_status(request: HttpRequest) -> JsonResponse:
+    """Set `email_subscribe` of every profile with these addresses (one, or up to 50).
+
+    An address no profile has yet is remembered and applied when a profile gets it.
+    """
+    payload = check(EmailStatusRequest, body(request))
+    profile_services.email_status_set(emails=payload.email, state=payload.subscription_state)
+    return api_response(status=201)
+
+
+@endpoint(
+    "/email/unsubscribes", method="GET", permission="email.unsubscribe", tags=("Email",),
+    summary="List recent email unsubscribes", query=EmailUnsubscribesQuery,
+    response=EmailUnsubscribesResponse,
+)
+def email_unsubscribes(request: HttpRequest) -> JsonResponse:
+    """Addresses unsubscribed between `start_date` and `end_date`, or whether `email` is.
+
+    Page with `offset` until a page holds fewer than `limit` rows.
+    """
+    query = check(EmailUnsubscribesQuery, request.GET.dict())
+    rows = selectors.email_unsubscribe_list(
+        start_date=query.start_date, end_date=query.end_date, email=query.email,
+        limit=query.limit, offset=query.offset, descending=query.sort_direction == "desc",
+    )
+    # The recorded wire form of the time (spec §3b.6), not ISO 8601.
+    emails = [{"email": row.email,
+               "unsubscribed_at": row.updated_at.strftime("%Y-%m-%d %H:%M:%S +0000")}
+              for row in rows]
+    return api_response({"emails": emails})

@@ -1,0 +1,241 @@
+"""Reads of messaging: profiles for the dashboard and for /users/export/ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+
+from analytics.models import CustomEvent, Purchase
+
+from .models import (
+    App,
+    Delivery,
+    EmailSubscriptionState,
+    Profile,
+    PushToken,
+    SubscriptionState,
+    UserAlias,
+)
+from .schemas.users import EXPORT_FIELDS, UsersExportIdsRequest
+
+
+def profile_list(*, query: str = "") -> QuerySet[Profile]:
+    """Profiles, newest first; `query` matches external_id, email or phone (or a braze_id)."""
+    profiles = Profile.objects.order_by("-created_at", "-id")
+    query = query.strip()
+    if query:
+        profiles = profiles.filter(
+            Q(external_id__icontains=query) | Q(email__icontains=query)
+            | Q(phone__icontains=query) | Q(braze_id=query.lower())
+        )
+    return profiles
+
+
+def profile_get(*, braze_id: str) -> Profile | None:
+    return Profile.objects.filter(braze_id=braze_id).first()
+
+
+def profile_activity(*, profile: Profile, limit: int = 20) -> dict[str, Any]:
+    """What the profile page shows besides the profile's own fields."""
+    return {
+        "aliases": list(profile.aliases.order_by("alias_label")),
+        "push_tokens": list(profile.push_tokens.order_by("app_id", "-created_at")),
+        "custom_events": list(CustomEvent.objects.filter(profile=profile)
+                              .order_by("-time", "-id")[:limit]),
+        "purchases": list(Purchase.objects.filter(profile=profile)
+                          .order_by("-time", "-id")[:limit]),
+        "deliveries": list(profile.deliveries.select_related("campaign", "variation")
+                           .order_by("-created_at", "-id")[:limit]),
+        "content_cards": list(profile.content_cards.select_related("campaign")
+                              .order_by("-created_at", "-id")[:limit]),
+    }
+
+
+# --- /users/export/ids --------------------------------------------------------------------
+
+
+def _ts(value: datetime | None) -> str | None:
+    """Braze's export timestamps: ISO 8601 with milliseconds and Z (spec §3b.4)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _match(request: UsersExportIdsRequest) -> tuple[list[Profile], list[str]]:
+    profiles: dict[int, Profile] = {}
+    invalid: list[str] = []
+
+    def take(found: list[Profile], label: str | None) -> None:
+        for profile in found:
+            profiles.setdefault(profile.pk, profile)
+        if not found and label is not None:
+            invalid.append(label)
+
+    if request.external_ids:
+        by_id = {p.external_id: p for p in Profile.objects.filter(
+            external_id__in=request.external_ids)}
+        for external_id in dict.fromkeys(request.external_ids):
+            take([by_id[external_id]] if external_id in by_id else [], external_id)
+    for alias in request.user_aliases or []:
+        found = UserAlias.objects.select_related("profile").filter(
+            alias_label=alias.alias_label, alias_name=alias.alias_name).first()
+        take([found.profile] if found else [], alias.alias_name)
+    if request.braze_id:
+        take(list(Profile.objects.filter(braze_id=request.braze_id)), request.braze_id)
+    if request.email_address:
+        address = request.email_address.strip().lower()
+        take(list(Profile.objects.filter(email=address)), request.email_address)
+    if request.phone:
+        take(list(Profile.objects.filter(phone=request.phone.strip())), request.phone)
+    if request.device_id:
+        take(list(Profile.objects.filter(push_tokens__device_id=request.device_id).distinct()),
+             request.device_id)
+    return list(profiles.values()), invalid
+
+
+def profiles_export(*, request: UsersExportIdsRequest) -> tuple[list[dict[str, Any]], list[str]]:
+    """(user export objects, identifiers that matched nobody). Only keys with data appear."""
+    profiles, invalid = _match(request)
+    fields = set(request.fields_to_export or EXPORT_FIELDS)
+    ids = [p.pk for p in profiles]
+
+    aliases: dict[int, list[dict[str, str]]] = defaultdict(list)
+    if "user_aliases" in fields:
+        for alias in UserAlias.objects.filter(profile_id__in=ids).order_by("alias_label"):
+            aliases[alias.profile_id].append(
+                {"alias_name": alias.alias_name, "alias_label": alias.alias_label})
+    events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if "custom_events" in fields:
+        for row in (CustomEvent.objects.filter(profile_id__in=ids).values("profile_id", "name")
+                    .annotate(first=Min("time"), last=Max("time"), count=Count("id"))
+                    .order_by("name")):
+            events[row["profile_id"]].append({"name": row["name"], "first": _ts(row["first"]),
+                                              "last": _ts(row["last"]), "count": row["count"]})
+    purchases: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    revenue: dict[int, float] = {}
+    if "purchases" in fields or "total_revenue" in fields:
+        for row in (Purchase.objects.filter(profile_id__in=ids).values("profile_id", "product_id")
+                    .annotate(first=Min("time"), last=Max("time"), count=Count("id"),
+                              revenue=Sum("price"))
+                    .order_by("product_id")):
+            purchases[row["profile_id"]].append({
+                "name": row["product_id"], "first": _ts(row["first"]), "last": _ts(row["last"]),
+                "count": row["count"]})
+            revenue[row["profile_id"]] = revenue.get(row["profile_id"], 0) + float(row["revenue"])
+    tokens: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    devices: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    if "push_tokens" in fields or "devices" in fields:
+        rows = list(PushToken.objects.filter(profile_id__in=ids, invalidated_at__isnull=True))
+        app_ids = []
+        for row in rows:
+            try:
+                app_ids.append(uuid.UUID(row.app_id))
+            except ValueError:
+                pass
+        apps = {a.app_id: a for a in App.objects.filter(api_id__in=app_ids)}
+        for row in rows:
+            app = apps.get(row.app_id)
+            token: dict[str, Any] = {"app": app.name if app else row.app_id, "token": row.token,
+                                     "notifications_enabled": True}
+            if app:
+                token["platform"] = app.get_platform_display()
+            if row.device_id:
+                token["device_id"] = row.device_id
+                # Herald knows devices only through their push tokens.
+                devices[row.profile_id].setdefault(row.device_id, {"device_id": row.device_id})
+            tokens[row.profile_id].append(token)
+    received: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if "campaigns_received" in fields:
+        for row in (Delivery.objects.filter(profile_id__in=ids, campaign__isnull=False)
+                    .values("profile_id", "campaign__api_id", "campaign__name",
+                            "variation__api_id", "variation__name")
+                    .annotate(last=Max("created_at")).order_by("-last")):
+            item = {"name": row["campaign__name"], "api_campaign_id": str(row["campaign__api_id"]),
+                    "last_received": _ts(row["last"]), "in_control": False}
+            if row["variation__api_id"]:
+                item["variation_name"] = row["variation__name"]
+                item["variation_api_id"] = str(row["variation__api_id"])
+            received[row["profile_id"]].append(item)
+
+    users = []
+    for profile in profiles:
+        extras = profile.standard_extras or {}
+        location = extras.get("current_location")
+        values: dict[str, Any] = {
+            "created_at": _ts(profile.created_at),
+            "external_id": profile.external_id,
+            "braze_id": profile.braze_id,
+            "user_aliases": aliases.get(profile.pk, []),
+            "first_name": profile.first_name, "last_name": profile.last_name,
+            "email": profile.email, "phone": profile.phone, "home_city": profile.home_city,
+            "dob": profile.dob.isoformat() if profile.dob else None,
+            "country": profile.country, "language": profile.language,
+            "time_zone": profile.time_zone, "gender": profile.gender,
+            "last_coordinates": [location["longitude"], location["latitude"]] if location else None,
+            "random_bucket": profile.random_bucket,
+            "total_revenue": round(revenue[profile.pk], 4) if profile.pk in revenue else None,
+            "email_subscribe": profile.email_subscribe,
+            "push_subscribe": profile.push_subscribe,
+            "custom_attributes": profile.custom_attributes or None,
+            "custom_events": events.get(profile.pk),
+            "purchases": purchases.get(profile.pk),
+            "push_tokens": tokens.get(profile.pk),
+            "devices": list(devices[profile.pk].values()) if profile.pk in devices else None,
+            "campaigns_received": received.get(profile.pk),
+        }
+        user = {}
+        for key, value in values.items():
+            # Only keys with data are included (spec §3b.4); user_aliases was recorded
+            # present even when empty, and random_bucket 0 is a real bucket.
+            if key in fields and (value not in (None, "", []) or key == "user_aliases"
+                                  or key == "random_bucket"):
+                user[key] = value
+        users.append(user)
+    return users, invalid
+
+
+# --- subscription groups ----------------------------------------------------------------------
+
+
+def subscription_status(
+    *, group_id: str, external_ids: list[str] | None = None, emails: list[str] | None = None,
+    phones: list[str] | None = None,
+) -> dict[str, str]:
+    """`Subscribed`, `Unsubscribed` or `Unknown` per identifier asked about (spec §3b.7)."""
+    if external_ids:
+        field, asked = "external_id", list(external_ids)
+    elif emails:
+        field, asked = "email", [e.strip().lower() for e in emails]
+    else:
+        field, asked = "phone", [p.strip() for p in phones or []]
+    states: dict[str, str] = {}
+    # Newest last, so when several profiles share an address the freshest one answers.
+    for profile in Profile.objects.filter(**{f"{field}__in": asked}).order_by("updated_at", "id"):
+        state = (profile.standard_extras.get("subscription_groups") or {}).get(group_id)
+        if state:
+            states[getattr(profile, field)] = state
+    return {key: states.get(key, "unknown").title() for key in dict.fromkeys(asked)}
+
+
+# --- /email/unsubscribes ---------------------------------------------------------------------
+
+
+def email_unsubscribe_list(
+    *, start_date: date | None, end_date: date, email: str | None, limit: int, offset: int,
+    descending: bool,
+) -> list[EmailSubscriptionState]:
+    states = EmailSubscriptionState.objects.filter(state=SubscriptionState.UNSUBSCRIBED)
+    if email:
+        # The address wins over the dates when both are given (spec §3b.6).
+        states = states.filter(email=email.strip().lower())
+    else:
+        start = datetime.combine(start_date, time.min, tzinfo=UTC)
+        end = datetime.combine(end_date, time.min, tzinfo=UTC)
+        states = states.filter(updated_at__gte=start, updated_at__lt=end)
+    order = ("-updated_at", "-id") if descending else ("updated_at", "id")
+    return list(states.order_by(*order)[offset:offset + limit])
