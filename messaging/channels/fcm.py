@@ -1,0 +1,208 @@
+"""Android push through Firebase Cloud Messaging, HTTP v1 API.
+
+Auth: a service account's key signs a JWT assertion exchanged at its `token_uri` for an
+OAuth 2 access token (RFC 7523), cached until shortly before it expires.
+Reference: firebase.google.com/docs/reference/fcm/rest/v1/projects.messages
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+
+from . import http
+from .base import Outcome, Outgoing, Result
+
+FCM_URL = "https://fcm.googleapis.com"
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+# Braze's priority −2…2 → FCM's notification priorities.
+NOTIFICATION_PRIORITY = {
+    -2: "PRIORITY_MIN",
+    -1: "PRIORITY_LOW",
+    0: "PRIORITY_DEFAULT",
+    1: "PRIORITY_HIGH",
+    2: "PRIORITY_MAX",
+}
+
+
+@dataclass
+class FcmConfig:
+    service_account: dict[str, Any]  # the downloaded JSON key file, parsed
+    base_url: str = ""
+    verify: ssl.SSLContext | bool | str = True
+    retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
+    concurrency: int = 50
+
+    @property
+    def project_id(self) -> str:
+        return self.service_account.get("project_id", "")
+
+
+def _data(values: dict[str, Any]) -> dict[str, str]:
+    # FCM's data map takes strings only; structured extras travel as JSON.
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+        for k, v in values.items()
+        if v is not None
+    }
+
+
+def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The FCM v1 `message` for one Braze `android_push` object."""
+    extra = dict(payload.get("extra") or {})
+    data = dict(extra)
+    for source, target in (
+        ("custom_uri", "uri"),
+        ("use_webview", "ab_use_webview"),
+        ("summary_text", "summary_text"),
+        ("push_icon_image_url", "ab_iu"),
+        ("buttons", "ab_ab"),
+        ("conversation_data", "ab_cd"),
+        ("notification_id", "ab_nid"),
+    ):
+        if payload.get(source) is not None:
+            data[target] = payload[source]
+    android: dict[str, Any] = {}
+    if payload.get("android_priority") in ("normal", "high"):
+        android["priority"] = payload["android_priority"].upper()
+    if payload.get("time_to_live") is not None:
+        android["ttl"] = f"{int(payload['time_to_live'])}s"
+    if payload.get("collapse_key"):
+        android["collapse_key"] = payload["collapse_key"]
+
+    message: dict[str, Any] = {"token": token}
+    if not payload.get("send_to_sync"):
+        # A visible notification; send_to_sync pushes carry data only (silent, app wakes).
+        message["notification"] = {
+            "title": payload.get("title", ""),
+            "body": payload.get("alert", ""),
+        }
+        if extra.get("appboy_image_url"):
+            message["notification"]["image"] = extra["appboy_image_url"]
+        notification: dict[str, Any] = {}
+        if payload.get("notification_channel_id"):
+            notification["channel_id"] = payload["notification_channel_id"]
+        if payload.get("sound"):
+            notification["sound"] = payload["sound"]
+        priority = payload.get("priority")
+        if isinstance(priority, int) and not isinstance(priority, bool):
+            notification["notification_priority"] = NOTIFICATION_PRIORITY.get(
+                priority, "PRIORITY_DEFAULT"
+            )
+        if isinstance(payload.get("accent_color"), int):
+            notification["color"] = f"#{payload['accent_color'] & 0xFFFFFF:06x}"
+        if payload.get("notification_id") is not None:
+            notification["tag"] = str(payload["notification_id"])
+        if notification:
+            android["notification"] = notification
+    if data:
+        message["data"] = _data(data)
+    if android:
+        message["android"] = android
+    return message
+
+
+class FcmAdapter:
+    name = "fcm"
+
+    def __init__(self, config: FcmConfig) -> None:
+        self.config = config
+        self.base_url = (config.base_url or FCM_URL).rstrip("/")
+        self.token = http.CachedToken(self._fetch_token)
+        self._client = http.on_loop(
+            lambda: httpx.AsyncClient(
+                http2=True,
+                verify=config.verify,
+                timeout=httpx.Timeout(10.0, connect=5.0),
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
+            )
+        )
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        account = self.config.service_account
+        token_uri = account.get("token_uri", "https://oauth2.googleapis.com/token")
+        now = int(time.time())
+        assertion = jwt.encode(
+            {
+                "iss": account["client_email"],
+                "scope": SCOPE,
+                "aud": token_uri,
+                "iat": now,
+                "exp": now + 3600,
+            },
+            account["private_key"],
+            algorithm="RS256",
+            headers={"kid": account.get("private_key_id", "")},
+        )
+        response = await self._client.post(
+            token_uri,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            },
+        )
+        response.raise_for_status()
+        body = response.json()
+        return body["access_token"], float(body.get("expires_in", 3600))
+
+    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
+
+    async def _send_one(self, item: Outgoing) -> Outcome:
+        url = f"{self.base_url}/v1/projects/{self.config.project_id}/messages:send"
+        body = {"message": build_message(item.address, item.payload)}
+
+        async def send() -> httpx.Response:
+            try:
+                token = await self.token.get()
+            except httpx.HTTPStatusError as exc:
+                # The token endpoint's own 4xx (bad key) is final; its 5xx is retried.
+                return exc.response
+            return await self._client.post(
+                url, json=body, headers={"authorization": f"Bearer {token}"}
+            )
+
+        outcome = await http.send_with_retry(send, self._interpret, self.config.retry)
+        if outcome.details.get("status") == 401:
+            # The cached access token was revoked or expired early: fetch a new one once.
+            self.token.invalidate()
+            outcome = await http.send_with_retry(send, self._interpret, self.config.retry)
+        return outcome
+
+    @staticmethod
+    def _interpret(response: httpx.Response) -> Outcome:
+        if response.status_code == 200:
+            name = ""
+            try:
+                name = response.json().get("name", "")
+            except ValueError:
+                pass
+            return Outcome(
+                Result.DELIVERED, provider_response=f"200 {name}".strip(), details={"name": name}
+            )
+        error_code = ""
+        try:
+            error = response.json().get("error", {})
+            for detail in error.get("details", []):
+                error_code = detail.get("errorCode", error_code)
+            error_code = error_code or error.get("status", "")
+        except (ValueError, AttributeError):
+            pass
+        details = {"status": response.status_code, "error_code": error_code}
+        if error_code == "UNREGISTERED":
+            return Outcome(
+                Result.BOUNCED,
+                provider_response=http.short(response),
+                invalidate_address=True,
+                details=details,
+            )
+        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
+
+    def close(self) -> None:
+        http.run(self._client.aclose())

@@ -1,0 +1,119 @@
+"""SMS and MMS through a Twilio-compatible Messages API.
+
+POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json, form-encoded, HTTP Basic
+auth with the account SID and auth token. Reference: twilio.com/docs/messaging/api/message-resource
+The `subscription_group_id` of the `sms` object picks the sender (a number or a
+messaging service SID), as Braze's subscription groups own their sending numbers.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from . import http
+from .base import Outcome, Outgoing, Result
+
+TWILIO_URL = "https://api.twilio.com"
+# Error codes that mean the number can never receive: forget it on the profile.
+DEAD_NUMBER_CODES = {21211, 21614, 21217}
+# The recipient replied STOP: permanent for this sender, but the number itself is fine.
+OPTED_OUT_CODES = {21610}
+
+
+@dataclass
+class TwilioConfig:
+    account_sid: str
+    auth_token: str
+    senders: dict[str, str]  # subscription_group_id → "+15550001111" or "MG…" service SID
+    base_url: str = ""
+    status_callback: Callable[[str], str] | None = None  # message_id → callback URL
+    verify: ssl.SSLContext | bool | str = True
+    retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
+    # In flight at once; more only adds client CPU (httpcore's pool scans its queue).
+    concurrency: int = 20
+
+
+def build_form(to: str, sender: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
+    form = [("To", to), ("Body", payload.get("body", ""))]
+    form.append(("MessagingServiceSid" if sender.startswith("MG") else "From", sender))
+    for url in payload.get("media_items") or []:
+        form.append(("MediaUrl", str(url)))  # any media makes it an MMS
+    return form
+
+
+class TwilioAdapter:
+    name = "twilio"
+
+    def __init__(self, config: TwilioConfig) -> None:
+        self.config = config
+        self.base_url = (config.base_url or TWILIO_URL).rstrip("/")
+        self._client = http.on_loop(
+            lambda: httpx.AsyncClient(
+                auth=(config.account_sid, config.auth_token),
+                verify=config.verify,
+                timeout=httpx.Timeout(15.0, connect=5.0),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+            )
+        )
+
+    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
+
+    async def _send_one(self, item: Outgoing) -> Outcome:
+        group = item.payload.get("subscription_group_id", "")
+        sender = self.config.senders.get(group) or self.config.senders.get("*", "")
+        if not sender:
+            return Outcome(
+                Result.FAILED,
+                provider_response=f"no sender configured for subscription group {group}",
+            )
+        form = build_form(item.address, sender, item.payload)
+        if self.config.status_callback:
+            form.append(("StatusCallback", self.config.status_callback(item.message_id)))
+        url = f"{self.base_url}/2010-04-01/Accounts/{self.config.account_sid}/Messages.json"
+
+        # NOTE: a list of pairs, because MediaUrl repeats; httpx's `data=` takes a dict only.
+        content = urlencode(form).encode()
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+
+        async def send() -> httpx.Response:
+            return await self._client.post(url, content=content, headers=headers)
+
+        return await http.send_with_retry(send, self._interpret, self.config.retry)
+
+    @staticmethod
+    def _interpret(response: httpx.Response) -> Outcome:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code in (200, 201):
+            # Accepted ("queued"); delivery is confirmed later by the status callback.
+            return Outcome(
+                Result.DELIVERED,
+                provider_response=(
+                    f"{response.status_code} {answer.get('sid', '')} {answer.get('status', '')}"
+                ).strip(),
+                details={"sid": answer.get("sid", ""), "status": answer.get("status", "")},
+            )
+        code = answer.get("code") if isinstance(answer, dict) else None
+        details = {"status": response.status_code, "code": code}
+        if code in DEAD_NUMBER_CODES:
+            return Outcome(
+                Result.BOUNCED,
+                provider_response=http.short(response),
+                invalidate_address=True,
+                details=details,
+            )
+        if code in OPTED_OUT_CODES:
+            return Outcome(Result.BOUNCED, provider_response=http.short(response), details=details)
+        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
+
+    def close(self) -> None:
+        http.run(self._client.aclose())

@@ -1,0 +1,204 @@
+"""Web push: RFC 8030 delivery, RFC 8291 payload encryption, RFC 8292 VAPID.
+
+The "token" of a web push subscription is the browser's PushSubscription as JSON:
+`{"endpoint": "https://push.example/…", "keys": {"p256dh": "…", "auth": "…"}}`.
+Encryption uses `cryptography` directly (aes128gcm, one record), so no extra package.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from . import http
+from .base import Outcome, Outgoing, Result
+
+DEFAULT_TTL = 28 * 24 * 3600  # Braze's web push default: 28 days
+RECORD_SIZE = 4096
+VAPID_LIFETIME = 12 * 3600  # RFC 8292 allows up to 24 hours
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
+
+
+def _public_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+def encrypt(plaintext: bytes, p256dh: str, auth: str, *, salt: bytes | None = None) -> bytes:
+    """The RFC 8291 aes128gcm body for a subscription's keys (one record)."""
+    ua_public_bytes = b64url_decode(p256dh)
+    ua_public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ua_public_bytes)
+    auth_secret = b64url_decode(auth)
+    as_private = ec.generate_private_key(ec.SECP256R1())
+    as_public_bytes = _public_bytes(as_private.public_key())
+    shared = as_private.exchange(ec.ECDH(), ua_public)
+    ikm = _hkdf(auth_secret, shared, b"WebPush: info\x00" + ua_public_bytes + as_public_bytes, 32)
+    salt = salt or os.urandom(16)
+    cek = _hkdf(salt, ikm, b"Content-Encoding: aes128gcm\x00", 16)
+    nonce = _hkdf(salt, ikm, b"Content-Encoding: nonce\x00", 12)
+    # 0x02 marks the last (only) record; no extra padding.
+    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + b"\x02", None)
+    header = salt + struct.pack("!IB", RECORD_SIZE, len(as_public_bytes)) + as_public_bytes
+    return header + ciphertext
+
+
+def generate_vapid_keys() -> tuple[str, str]:
+    """A new VAPID key pair: (private key PEM, public key as base64url for the browser)."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return pem, b64url(_public_bytes(private.public_key()))
+
+
+def vapid_public_key(private_pem: str) -> str:
+    private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    return b64url(_public_bytes(private.public_key()))
+
+
+def parse_subscription(token: str) -> tuple[str, str, str]:
+    """(endpoint, p256dh, auth) from a subscription's JSON; ValueError when malformed."""
+    data = json.loads(token)
+    endpoint = str(data["endpoint"])
+    keys = data["keys"]
+    if urlsplit(endpoint).scheme != "https":
+        raise ValueError("endpoint must be an https URL")  # RFC 8030 §8: push is HTTPS only
+    return endpoint, keys["p256dh"], keys["auth"]
+
+
+def build_notification(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the service worker receives, from one Braze `web_push` object."""
+    notification: dict[str, Any] = {
+        "title": payload.get("title", ""),
+        "body": payload.get("alert", ""),
+    }
+    for source, target in (
+        ("image_url", "icon"),
+        ("large_image_url", "image"),
+        ("custom_uri", "url"),
+        ("require_interaction", "requireInteraction"),
+        ("buttons", "actions"),
+        ("extra", "data"),
+    ):
+        if payload.get(source) is not None:
+            notification[target] = payload[source]
+    return notification
+
+
+@dataclass
+class WebPushConfig:
+    vapid_private_key: str  # PEM
+    subject: str  # "mailto:…" or an https URL where the push service can reach the sender
+    verify: ssl.SSLContext | bool | str = True
+    retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
+    concurrency: int = 50
+
+
+class WebPushAdapter:
+    name = "webpush"
+
+    def __init__(self, config: WebPushConfig) -> None:
+        self.config = config
+        self.public_key = vapid_public_key(config.vapid_private_key)
+        self._vapid: dict[str, tuple[str, float]] = {}  # audience → (jwt, issued at)
+        self._client = http.on_loop(
+            lambda: httpx.AsyncClient(
+                http2=True,
+                verify=config.verify,
+                timeout=httpx.Timeout(10.0, connect=5.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            )
+        )
+
+    def vapid_authorization(self, endpoint: str, now: float | None = None) -> str:
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        now = time.time() if now is None else now
+        cached = self._vapid.get(audience)
+        if cached is None or now - cached[1] >= VAPID_LIFETIME - 3600:
+            token = jwt.encode(
+                {"aud": audience, "exp": int(now) + VAPID_LIFETIME, "sub": self.config.subject},
+                self.config.vapid_private_key,
+                algorithm="ES256",
+            )
+            cached = self._vapid[audience] = (token, now)
+        return f"vapid t={cached[0]}, k={self.public_key}"
+
+    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
+
+    async def _send_one(self, item: Outgoing) -> Outcome:
+        try:
+            endpoint, p256dh, auth = parse_subscription(item.address)
+            body = encrypt(json.dumps(build_notification(item.payload)).encode(), p256dh, auth)
+        except (ValueError, KeyError, TypeError) as exc:
+            # A subscription we cannot even encrypt for will never work: forget it.
+            return Outcome(
+                Result.BOUNCED,
+                provider_response=f"invalid subscription: {exc!r}"[:300],
+                invalidate_address=True,
+            )
+        ttl = item.payload.get("time_to_live")
+        headers = {
+            "ttl": str(int(ttl) if isinstance(ttl, int) else DEFAULT_TTL),
+            "content-encoding": "aes128gcm",
+            "content-type": "application/octet-stream",
+            "urgency": "normal",
+        }
+
+        async def send() -> httpx.Response:
+            headers["authorization"] = self.vapid_authorization(endpoint)
+            return await self._client.post(endpoint, content=body, headers=headers)
+
+        return await http.send_with_retry(send, self._interpret, self.config.retry)
+
+    @staticmethod
+    def _interpret(response: httpx.Response) -> Outcome:
+        if response.status_code in (200, 201, 202):
+            return Outcome(
+                Result.DELIVERED,
+                provider_response=http.short(response),
+                details={"location": response.headers.get("location", "")},
+            )
+        details = {"status": response.status_code}
+        if response.status_code in (404, 410):
+            # RFC 8030 §7.3: the subscription expired or was removed.
+            return Outcome(
+                Result.BOUNCED,
+                provider_response=http.short(response),
+                invalidate_address=True,
+                details=details,
+            )
+        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
+
+    def close(self) -> None:
+        http.run(self._client.aclose())

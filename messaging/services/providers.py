@@ -1,0 +1,365 @@
+"""Apps, channel providers and what providers tell us back (token death, SMS status, STOP).
+
+The dispatch pipeline calls `app_exists` (to refuse unknown `app_id`s with a 400) and
+`push_token_invalidate` (when an adapter's Outcome says `invalidate_address`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.models import EngagementEvent
+from analytics.services import engagement_record
+from campaigns.models import Channel
+from messaging.channels.base import ChannelAdapter
+from messaging.crypto import decrypt_json, encrypt_json
+from messaging.models import App, ChannelConfig, Delivery, Profile, Provider, PushToken
+
+log = logging.getLogger(__name__)
+
+# Credentials each provider needs (secret: encrypted) and options it shows (plain).
+SECRET_FIELDS: dict[str, list[str]] = {
+    Provider.APNS: ["private_key"],
+    Provider.FCM: ["service_account_json"],
+    Provider.ADM: ["client_secret"],
+    Provider.WEBPUSH: ["vapid_private_key"],
+    Provider.TWILIO: ["auth_token"],
+    Provider.SANDBOX: [],
+}
+OPTION_FIELDS: dict[str, list[str]] = {
+    Provider.APNS: ["team_id", "key_id", "topic"],
+    Provider.FCM: [],
+    Provider.ADM: ["client_id"],
+    Provider.WEBPUSH: ["subject"],
+    Provider.TWILIO: ["account_sid", "senders"],
+    Provider.SANDBOX: [],
+}
+# Keywords carriers and Twilio treat as an opt-out (CTIA guidelines).
+STOP_KEYWORDS = {
+    "STOP",
+    "STOPALL",
+    "STOP ALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "OPT OUT",
+    "REVOKE",
+}
+# SMS delivery statuses (Twilio's MessageStatus) that are final.
+SMS_STATUS_KIND = {
+    "delivered": EngagementEvent.Kind.DELIVERED,
+    "undelivered": EngagementEvent.Kind.FAILED,
+    "failed": EngagementEvent.Kind.FAILED,
+}
+
+
+# --- Apps ------------------------------------------------------------------------------
+
+
+def app_exists(app_id: str) -> bool:
+    """Whether `app_id` names an app of this installation (message objects must)."""
+    try:
+        api_id = uuid.UUID(str(app_id))
+    except ValueError:
+        return False
+    return App.objects.filter(api_id=api_id).exists()
+
+
+def app_create(*, name: str, platform: str) -> App:
+    with transaction.atomic():
+        app = App(name=name.strip(), platform=platform)
+        app.full_clean()
+        app.save()
+        return app
+
+
+# --- Channel configuration ---------------------------------------------------------------
+
+
+def channel_config_save(
+    *,
+    app: App,
+    channel: str,
+    provider: str,
+    options: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    base_url: str = "",
+    use_sandbox_host: bool = False,
+) -> ChannelConfig:
+    """Create or update the provider of one app's channel.
+
+    Empty secret values keep what is stored, so a form never has to show a secret back.
+    A web push configuration without a VAPID key gets a fresh key pair.
+    """
+    from messaging.channels.webpush import generate_vapid_keys, vapid_public_key
+
+    with transaction.atomic():
+        config = ChannelConfig.objects.select_for_update().filter(
+            app=app, channel=channel
+        ).first() or ChannelConfig(app=app, channel=channel)
+        # Stored secrets only follow the same provider at the same address: otherwise whoever
+        # edits the base URL could have Herald send the secrets to a server of theirs.
+        keep = config.provider == provider and config.base_url == base_url
+        stored = decrypt_json(config.credentials_encrypted) if keep else {}
+        stored.update({k: v for k, v in (secrets or {}).items() if v})
+        merged_options = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+        if provider == Provider.WEBPUSH:
+            if not stored.get("vapid_private_key"):
+                stored["vapid_private_key"], _ = generate_vapid_keys()
+            merged_options["vapid_public_key"] = vapid_public_key(stored["vapid_private_key"])
+        config.provider = provider
+        config.options = merged_options
+        config.credentials_encrypted = encrypt_json(stored) if stored else ""
+        config.base_url = base_url
+        config.use_sandbox_host = use_sandbox_host
+        config.full_clean()
+        config.save()
+        return config
+
+
+def channel_config_rotate_vapid(*, config: ChannelConfig) -> ChannelConfig:
+    """New VAPID keys. NOTE: browsers subscribed with the old public key must resubscribe."""
+    from messaging.channels.webpush import generate_vapid_keys
+
+    with transaction.atomic():
+        stored = config.credentials
+        stored["vapid_private_key"], public = generate_vapid_keys()
+        config.credentials_encrypted = encrypt_json(stored)
+        config.options = {**config.options, "vapid_public_key": public}
+        config.save(update_fields=["credentials_encrypted", "options", "updated_at"])
+        return config
+
+
+def channel_config_get(*, channel: str, app_id: str) -> ChannelConfig | None:
+    try:
+        api_id = uuid.UUID(str(app_id))
+    except ValueError:
+        return None
+    return (
+        ChannelConfig.objects.select_related("app")
+        .filter(channel=channel, app__api_id=api_id)
+        .first()
+    )
+
+
+# --- Building adapters -------------------------------------------------------------------
+
+_adapters: dict[tuple[int, int, str], ChannelAdapter] = {}
+_adapters_lock = threading.Lock()
+
+
+def _verify() -> ssl.SSLContext | bool:
+    # Tests (and private CAs in front of providers) name a CA bundle to trust.
+    bundle = getattr(settings, "HERALD_PROVIDER_CA_BUNDLE", "")
+    return ssl.create_default_context(cafile=bundle) if bundle else True
+
+
+def sms_status_callback_url(config: ChannelConfig, message_id: str) -> str:
+    path = reverse("messaging:sms-status", args=[config.public_id, message_id])
+    return f"{settings.SITE_URL}{path}"
+
+
+def adapter_build(config: ChannelConfig) -> ChannelAdapter:
+    """A new adapter for a stored configuration (decrypts its credentials).
+
+    Raises CredentialsUnreadable (another encryption key) or ValueError (unusable values).
+    """
+    secrets, options, verify = config.credentials, config.options, _verify()
+    try:
+        return _adapter_build(config, secrets, options, verify)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unusable {config.provider} configuration: {type(exc).__name__}") from exc
+
+
+def _adapter_build(
+    config: ChannelConfig, secrets: dict[str, Any], options: dict[str, Any], verify: Any
+) -> ChannelAdapter:
+    from messaging.channels import adm, apns, fcm, twilio, webpush
+
+    if config.provider == Provider.APNS:
+        return apns.ApnsAdapter(
+            apns.ApnsConfig(
+                team_id=options.get("team_id", ""),
+                key_id=options.get("key_id", ""),
+                topic=options.get("topic", ""),
+                private_key=secrets.get("private_key", ""),
+                use_sandbox_host=config.use_sandbox_host,
+                base_url=config.base_url,
+                verify=verify,
+            )
+        )
+    if config.provider == Provider.FCM:
+        import json
+
+        return fcm.FcmAdapter(
+            fcm.FcmConfig(
+                service_account=json.loads(secrets.get("service_account_json") or "{}"),
+                base_url=config.base_url,
+                verify=verify,
+            )
+        )
+    if config.provider == Provider.ADM:
+        return adm.AdmAdapter(
+            adm.AdmConfig(
+                client_id=options.get("client_id", ""),
+                client_secret=secrets.get("client_secret", ""),
+                base_url=config.base_url,
+                verify=verify,
+            )
+        )
+    if config.provider == Provider.WEBPUSH:
+        return webpush.WebPushAdapter(
+            webpush.WebPushConfig(
+                vapid_private_key=secrets["vapid_private_key"],
+                subject=options.get("subject") or f"{settings.SITE_URL}/",
+                verify=verify,
+            )
+        )
+    if config.provider == Provider.TWILIO:
+        return twilio.TwilioAdapter(
+            twilio.TwilioConfig(
+                account_sid=options.get("account_sid", ""),
+                auth_token=secrets.get("auth_token", ""),
+                senders=options.get("senders") or {},
+                base_url=config.base_url,
+                verify=verify,
+                status_callback=lambda message_id: sms_status_callback_url(config, message_id),
+            )
+        )
+    raise ValueError(f"no adapter for provider {config.provider!r}")
+
+
+def adapter_for_config(config: ChannelConfig) -> ChannelAdapter:
+    """The cached adapter of a configuration: its pooled connections and tokens live on
+    between batches, and a saved change (new updated_at) builds a fresh one.
+
+    Raises CredentialsUnreadable or ValueError when the stored configuration is unusable.
+    """
+    # TRICKY: the pid is part of the key: a forked worker cannot use its parent's clients,
+    # which belong to an event loop that only runs in the parent.
+    key = (os.getpid(), config.pk, config.updated_at.isoformat())
+    stale: list[ChannelAdapter] = []
+    with _adapters_lock:
+        adapter = _adapters.get(key)
+        if adapter is None:
+            for old in [k for k in _adapters if k[1] == config.pk]:
+                replaced = _adapters.pop(old)
+                if old[0] == key[0]:  # only this process's clients can be closed here
+                    stale.append(replaced)
+            adapter = _adapters[key] = adapter_build(config)
+    for old_adapter in stale:
+        close = getattr(old_adapter, "close", None)
+        if close is not None:
+            close()
+    return adapter
+
+
+# --- What providers report back ----------------------------------------------------------
+
+
+def push_token_invalidate(*, app_id: str, token: str) -> int:
+    """Mark a push token dead (provider said unregistered / gone); returns rows changed.
+
+    The row stays for history (profile page and admin); it is never sent to again.
+    """
+    with transaction.atomic():
+        return PushToken.objects.filter(
+            app_id=app_id, token=token, invalidated_at__isnull=True
+        ).update(invalidated_at=timezone.now())
+
+
+def sms_status_record(
+    *,
+    config: ChannelConfig,
+    message_id: str,
+    status: str,
+    error_code: str = "",
+    provider_sid: str = "",
+) -> Delivery | None:
+    """A delivery-status callback: final statuses become delivered / failed events."""
+    kind = SMS_STATUS_KIND.get(status)
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .filter(message_id=message_id, channel=Channel.SMS, app_id=config.app.app_id)
+            .first()
+        )
+        if delivery is None or kind is None:
+            return delivery
+        delivery.status = (
+            Delivery.Status.DELIVERED
+            if kind == EngagementEvent.Kind.DELIVERED
+            else Delivery.Status.FAILED
+        )
+        if error_code:
+            delivery.error = f"provider error code {error_code}"
+        delivery.save(update_fields=["status", "error", "updated_at"])
+        engagement_record(
+            kind=kind,
+            channel=Channel.SMS,
+            # One event per delivery and outcome, however often the provider calls back.
+            dedupe_key=f"sms-status:{delivery.message_id}:{kind}",
+            campaign_id=delivery.campaign_id,
+            variation_id=delivery.variation_id,
+            send_id=delivery.send_id,
+            dispatch_id=delivery.dispatch_id,
+            delivery_id=delivery.pk,
+            profile_id=delivery.profile_id,
+            properties={"provider_status": status, "error_code": error_code, "sid": provider_sid},
+        )
+        return delivery
+
+
+def _groups_for_sender(config: ChannelConfig, to_number: str) -> list[str]:
+    senders = config.options.get("senders") or {}
+    return [group for group, sender in senders.items() if sender == to_number and group != "*"]
+
+
+def _set_group_state(profile: Profile, group_id: str, state: str) -> None:
+    # Stored as /users/track receives it: [{"subscription_group_id", "subscription_state"}].
+    groups = profile.standard_extras.get("subscription_groups")
+    if isinstance(groups, dict):
+        groups[group_id] = state
+    else:
+        groups = [g for g in (groups or []) if g.get("subscription_group_id") != group_id]
+        groups.append({"subscription_group_id": group_id, "subscription_state": state})
+    profile.standard_extras["subscription_groups"] = groups
+
+
+def sms_inbound_record(
+    *, config: ChannelConfig, from_number: str, to_number: str, body: str, provider_sid: str = ""
+) -> list[Profile]:
+    """An inbound SMS. A STOP keyword unsubscribes every profile with that number from the
+    subscription groups that send from the number it was sent to; returns those profiles."""
+    if " ".join(body.upper().split()) not in STOP_KEYWORDS or not from_number:
+        return []
+    groups = _groups_for_sender(config, to_number)
+    if not groups:
+        log.warning("STOP received on a number no subscription group sends from")
+        return []
+    with transaction.atomic():
+        profiles = list(Profile.objects.select_for_update().filter(phone=from_number))
+        for profile in profiles:
+            for group in groups:
+                _set_group_state(profile, group, "unsubscribed")
+            profile.save(update_fields=["standard_extras", "updated_at"])
+            engagement_record(
+                kind=EngagementEvent.Kind.OPT_OUT,
+                channel=Channel.SMS,
+                dedupe_key=f"sms-stop:{provider_sid or uuid.uuid4().hex}:{profile.pk}",
+                profile_id=profile.pk,
+                properties={"keyword": body.strip().upper(), "subscription_group_ids": groups},
+            )
+        return profiles

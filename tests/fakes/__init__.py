@@ -1,0 +1,1 @@
+"""Local servers that speak the providers' protocols, started by tests and benchmarks."""

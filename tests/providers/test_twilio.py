@@ -1,0 +1,141 @@
+"""The SMS/MMS adapter against a local Twilio-compatible Messages API."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from messaging.channels import twilio
+from messaging.channels.base import Outgoing, Result
+
+from .conftest import FAST
+
+GROUP = "5d3b4a8c-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def adapter(twilio_fake, tls):
+    adapter = twilio.TwilioAdapter(
+        twilio.TwilioConfig(
+            account_sid=twilio_fake.account_sid,
+            auth_token=twilio_fake.auth_token,
+            senders={GROUP: "+15550001111", "mms-group": "MG" + "a" * 32},
+            base_url=twilio_fake.base_url,
+            verify=tls.client_context(),
+            retry=FAST,
+            status_callback=lambda message_id: f"https://herald.test/cb/{message_id}",
+        )
+    )
+    yield adapter
+    adapter.close()
+
+
+def _item(to: str = "+15557654321", n: int = 0, **payload) -> Outgoing:
+    return Outgoing(
+        message_id=f"s{n:031d}",
+        address=to,
+        payload=payload or {"body": "Hi", "subscription_group_id": GROUP},
+        app_id="app",
+    )
+
+
+def test_sms_goes_from_the_groups_number_with_basic_auth_and_status_callback(adapter, twilio_fake):
+    [outcome] = adapter.send_batch([_item(body="Your code is 1234", subscription_group_id=GROUP)])
+    assert outcome.result == Result.DELIVERED, outcome.provider_response
+    assert outcome.details["sid"].startswith("SM")
+    [request] = twilio_fake.requests
+    assert request.path == f"/2010-04-01/Accounts/{twilio_fake.account_sid}/Messages.json"
+    user, _, password = (
+        base64.b64decode(request.headers["authorization"].split()[1]).decode().partition(":")
+    )
+    assert (user, password) == (twilio_fake.account_sid, twilio_fake.auth_token)
+    [form] = twilio_fake.sent
+    assert form["To"] == ["+15557654321"]
+    assert form["From"] == ["+15550001111"]
+    assert form["Body"] == ["Your code is 1234"]
+    assert form["StatusCallback"] == [f"https://herald.test/cb/s{0:031d}"]
+
+
+def test_mms_media_items_and_messaging_service_sender(adapter, twilio_fake):
+    [outcome] = adapter.send_batch(
+        [
+            _item(
+                body="Look",
+                subscription_group_id="mms-group",
+                media_items=["https://cdn.test/a.jpg", "https://cdn.test/b.gif"],
+            )
+        ]
+    )
+    assert outcome.result == Result.DELIVERED
+    [form] = twilio_fake.sent
+    assert form["MediaUrl"] == ["https://cdn.test/a.jpg", "https://cdn.test/b.gif"]
+    assert form["MessagingServiceSid"] == ["MG" + "a" * 32]
+    assert "From" not in form
+
+
+def test_group_without_sender_fails_without_a_request(adapter, twilio_fake):
+    [outcome] = adapter.send_batch([_item(body="x", subscription_group_id="unknown-group")])
+    assert outcome.result == Result.FAILED
+    assert "unknown-group" in outcome.provider_response
+    assert twilio_fake.requests == []
+
+
+def test_invalid_and_non_mobile_numbers_are_invalidated(adapter, twilio_fake):
+    twilio_fake.unreachable.add("+15550009999")
+    bad, landline, ok = adapter.send_batch(
+        [_item("555-1234", 1), _item("+15550009999", 2), _item(n=3)]
+    )
+    assert (bad.result, bad.invalidate_address, bad.details["code"]) == (
+        Result.BOUNCED,
+        True,
+        21211,
+    )
+    assert (landline.result, landline.invalidate_address) == (Result.BOUNCED, True)
+    assert ok.result == Result.DELIVERED
+
+
+def test_retries_on_429_and_500_not_on_400(adapter, twilio_fake):
+    twilio_fake.script.append(
+        (429, {"retry-after": "1"}, b'{"code": 20429, "message": "Too Many Requests"}')
+    )
+    twilio_fake.script.append((500, {}, b'{"code": 20500, "message": "Internal"}'))
+    [outcome] = adapter.send_batch([_item()])
+    assert outcome.result == Result.DELIVERED
+    assert len(twilio_fake.requests) == 3
+    assert len(twilio_fake.sent) == 1
+    assert twilio_fake.requests[1].at - twilio_fake.requests[0].at >= 0.95
+    twilio_fake.script.append(
+        (400, {}, b'{"code": 21408, "message": "Permission to send an SMS has not been enabled"}')
+    )
+    [outcome] = adapter.send_batch([_item(n=1)])
+    assert outcome.result == Result.FAILED
+    assert "21408" in outcome.provider_response
+    assert len(twilio_fake.requests) == 4
+
+
+def test_wrong_auth_token_fails(twilio_fake, tls):
+    adapter = twilio.TwilioAdapter(
+        twilio.TwilioConfig(
+            account_sid=twilio_fake.account_sid,
+            auth_token="wrong",
+            senders={GROUP: "+15550001111"},
+            base_url=twilio_fake.base_url,
+            verify=tls.client_context(),
+            retry=FAST,
+        )
+    )
+    try:
+        [outcome] = adapter.send_batch([_item()])
+    finally:
+        adapter.close()
+    assert outcome.result == Result.FAILED
+    assert "20003" in outcome.provider_response
+
+
+def test_a_batch_reuses_pooled_connections(adapter, twilio_fake):
+    outcomes = adapter.send_batch([_item(f"+1555000{i:04d}", i) for i in range(80)])
+    assert all(o.result == Result.DELIVERED for o in outcomes)
+    adapter.send_batch([_item(f"+1555100{i:04d}", 100 + i) for i in range(80)])
+    # 160 messages over at most the pool's 20 keep-alive connections.
+    assert len(twilio_fake.connections()) <= 20
