@@ -1,4 +1,4 @@
-"""The Celery app: `celery -A config worker` runs a worker.
+"""The Celery app: `celery -A config worker` runs a worker, `celery -A config beat` the schedule.
 
 Broker and eagerness come from Django settings (CELERY_* names), which read the
 environment: with no broker configured, tasks run in-process.
@@ -13,3 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("herald")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every periodic task of Herald, in one place.
+app.conf.beat_schedule = {
+    # Every minute, re-enqueue dispatches still queued after DISPATCH_SWEEP_AFTER_MINUTES
+    # (default 5): their task message was lost, e.g. while the broker was down. It also
+    # deletes Idempotency-Key answers older than 24 hours.
+    "dispatch-sweep": {
+        "task": "messaging.tasks.dispatch_sweep_task",
+        "schedule": 60.0,
+    },
+}

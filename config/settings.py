@@ -236,8 +236,36 @@ WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # Largest request body the REST API reads (bytes); larger bodies get a 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+
+
+def _rate_limits(raw: str) -> dict[str, tuple[int, int]]:
+    """`users.track=3000/3,default=250000/3600` -> {scope: (requests, seconds)}."""
+    limits: dict[str, tuple[int, int]] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        scope, _, rule = item.partition("=")
+        requests, _, seconds = rule.partition("/")
+        try:
+            limits[scope.strip()] = (int(requests), int(seconds))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"RATE_LIMITS items look like scope=requests/seconds, not {item!r}"
+            ) from None
+        if not scope.strip() or limits[scope.strip()][0] < 1 or limits[scope.strip()][1] < 1:
+            raise ImproperlyConfigured(f"RATE_LIMITS: bad item {item!r}")
+    return limits
+
+
+# Per-scope overrides of Braze's default rate limits (scopes: messaging/ratelimit.py).
+RATE_LIMITS = _rate_limits(env("RATE_LIMITS", "") or "")
 # Key for credentials encrypted at rest (Fernet); derived from SECRET_KEY when unset.
 HERALD_ENCRYPTION_KEY = env("HERALD_ENCRYPTION_KEY", "")
+# PEM CA bundle that push/SMS provider connections trust (a TLS proxy); empty: system CAs.
+HERALD_PROVIDER_CA_BUNDLE = env("HERALD_PROVIDER_CA_BUNDLE", "")
+# HS256 secret shared with the customer's backend, which signs per-profile tokens
+# (`sub` = external_id) for apps reading GET /content_cards/sdk/feed. Unset: that feed is off.
+CONTENT_CARD_JWT_SECRET = env("CONTENT_CARD_JWT_SECRET", "")
+# Dispatches still queued after this many minutes are re-enqueued by the sweeper task.
+DISPATCH_SWEEP_AFTER_MINUTES = env_int("DISPATCH_SWEEP_AFTER_MINUTES", 5)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,7 @@
 """Dashboard pages of messaging, one module per subject."""
 
 from . import tracking
-from .views import api_keys, apps, audience, dispatches
+from .views import api_keys, apps, audience, dispatches, sms_webhooks
 
 app_name = "messaging"
 
@@ -10,5 +10,6 @@ urlpatterns = [
     *api_keys.urlpatterns,
     *dispatches.urlpatterns,
     *apps.urlpatterns,
+    *sms_webhooks.urlpatterns,
     *tracking.urlpatterns,
 ]

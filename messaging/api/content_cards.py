@@ -1,1 +1,114 @@
-"""REST endpoints: content_cards."""
+"""REST endpoints: a profile's content card feed, for server code and for the customer's app.
+
+- `GET /content_cards/feed?external_id=…` — server code, with a REST key holding
+  `content_cards.read`.
+- `GET /content_cards/sdk/feed` — the customer's app, with `Authorization: Bearer <token>`
+  where the token is an HS256 JWT signed by the customer's backend with
+  CONTENT_CARD_JWT_SECRET, whose `sub` is the profile's external_id and which has an
+  `exp` (as Braze's SDK authentication works). No REST key ever ships inside an app.
+"""
+
+from __future__ import annotations
+
+import jwt
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.api import ApiError, api_response, endpoint, validate
+
+from ..models import Profile
+from ..services.content_cards import content_card_feed, content_card_json
+
+MAX_CARDS = 100
+
+
+class FeedQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    external_id: str = Field(min_length=1, max_length=255)
+
+
+class Card(BaseModel):
+    id: str
+    type: str
+    title: str
+    description: str
+    image_url: str | None = None
+    url: str | None = None
+    uri_text: str | None = None
+    pinned: bool
+    extra: dict
+    campaign_id: str | None = None
+    message_variation_id: str | None = None
+    created_at: str
+    expires_at: str | None = None
+    viewed: bool
+    clicked: bool
+
+
+class FeedResponse(BaseModel):
+    message: str = "success"
+    external_id: str
+    cards: list[Card]
+
+
+def _feed(external_id: str) -> JsonResponse:
+    profile = Profile.objects.filter(external_id=external_id).first()
+    if profile is None:
+        raise ApiError(404, "Not Found", [f"external_id: no user {external_id!r}"])
+    cards = [content_card_json(card) for card in content_card_feed(profile=profile)[:MAX_CARDS]]
+    return api_response({"external_id": external_id, "cards": cards})
+
+
+@endpoint(
+    "/content_cards/feed",
+    method="GET",
+    permission="content_cards.read",
+    summary="Read a profile's content cards (server side, REST key)",
+    query=FeedQuery,
+    response=FeedResponse,
+    tags=("Content Cards",),
+)
+def content_cards_feed(request: HttpRequest) -> JsonResponse:
+    """The live cards of the profile with this `external_id`: not expired, not dismissed,
+    pinned first, then newest first (at most 100)."""
+    query: FeedQuery = validate(FeedQuery, request.GET.dict())
+    return _feed(query.external_id)
+
+
+def _token_subject(request: HttpRequest) -> str:
+    secret = settings.CONTENT_CARD_JWT_SECRET
+    if not secret:
+        raise ApiError(
+            401, "Unauthorized", ["content card tokens are not enabled (CONTENT_CARD_JWT_SECRET)"]
+        )
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Unauthorized", ["Authorization: Bearer <signed token> required"])
+    try:
+        claims = jwt.decode(
+            token.strip(), secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise ApiError(401, "Unauthorized", ["token: expired"]) from None
+    except jwt.PyJWTError as exc:
+        raise ApiError(401, "Unauthorized", [f"token: {exc}"]) from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise ApiError(401, "Unauthorized", ["token: sub must be the external_id"])
+    return subject
+
+
+@endpoint(
+    "/content_cards/sdk/feed",
+    method="GET",
+    permission=None,
+    summary="Read the signed-in user's content cards (from the app, per-profile token)",
+    response=FeedResponse,
+    tags=("Content Cards",),
+)
+def content_cards_sdk_feed(request: HttpRequest) -> JsonResponse:
+    """For the customer's app: `Authorization: Bearer <JWT>`, HS256-signed by the customer's
+    backend with the installation's CONTENT_CARD_JWT_SECRET; `sub` is the external_id and
+    `exp` is required. Answers the same feed as `/content_cards/feed`."""
+    return _feed(_token_subject(request))

@@ -4,6 +4,7 @@ from .apps import App
 from .dispatch import ContentCard, Delivery, Dispatch, IdempotencyRecord, SendIdentifier
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
+from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
 
 __all__ = [
     "ApiKey",

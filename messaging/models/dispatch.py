@@ -22,7 +22,9 @@ class SendIdentifier(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="send_ids")
     send_id = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Generated for a broadcast without send_id: does not count toward the daily quota.
+    generated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [
@@ -55,9 +57,12 @@ class Dispatch(models.Model):
     messages = models.JSONField(default=dict)
     recipient_subscription_state = models.CharField(max_length=16, default="subscribed")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Audience size counted when delivery starts (a broadcast's is unknown before).
+    recipients_total = models.PositiveIntegerField(default=0)
     recipients_resolved = models.PositiveIntegerField(default=0)
     delivered_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -93,6 +98,9 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # Claimed by a worker that is handing it to the provider right now. A row left
+        # here by a crashed worker is never retried: better one lost than one sent twice.
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         BOUNCED = "bounced", "Bounced"
@@ -119,6 +127,8 @@ class Delivery(models.Model):
     # Where it went (email address, URL, phone, token) and what was sent.
     address = models.TextField(blank=True)
     rendered = models.JSONField(default=dict, blank=True)
+    # What {% message_extras %} attached to this send (spec §6).
+    message_extras = models.JSONField(default=dict, blank=True)
     # Which adapter delivered it; "sandbox" deliveries only recorded the payload.
     provider = models.CharField(max_length=32, blank=True)
     provider_response = models.TextField(blank=True)
@@ -164,6 +174,9 @@ class ContentCard(models.Model):
     description = models.TextField(blank=True)
     image_url = models.TextField(blank=True)
     url = models.TextField(blank=True)
+    uri_text = models.TextField(blank=True)
+    # Per-platform click targets and webview flags, as sent (ios_uri, android_uri, web_uri…).
+    uris = models.JSONField(default=dict, blank=True)
     pinned = models.BooleanField(default=False)
     extras = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -174,6 +187,7 @@ class ContentCard(models.Model):
 
     class Meta:
         ordering = ["-pinned", "-created_at"]
+        indexes = [models.Index(fields=["profile", "expires_at"])]
 
     def __str__(self) -> str:
         return self.title or self.card_id

@@ -1,0 +1,444 @@
+"""Accepting a send: the checks that need the database, then one Dispatch written atomically.
+
+`send_plan_build` turns a validated body into a `SendPlan` or raises the spec's 400
+(spec §2.4, §3.1); it writes nothing. `dispatch_create` writes the Dispatch (and the
+idempotency record, in the same transaction) and enqueues delivery on commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from analytics.selectors import segment_profile_ids
+from campaigns.models import Campaign, Channel, MessageVariation
+from config.api import ApiError
+
+from .. import liquid
+from ..models import ApiKey, App, Dispatch, IdempotencyRecord, Profile, SendIdentifier, UserAlias
+from ..schemas.messages import (
+    ANDROID_PUSH_MAX_BYTES,
+    APPLE_PUSH_MAX_BYTES,
+    MAX_EXPLICIT_RECIPIENTS,
+    SendBody,
+    send_id_problem,
+)
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+SEND_ID_DAILY_QUOTA = 100
+ARCHIVED_TEXT = (
+    "The campaign is archived. Unarchive the campaign in order for send requests to take effect."
+)
+# Channels whose app_id names a registered App of this platform (spec §1.1: email and SMS
+# accept any app_id of the workspace).
+APP_PLATFORMS = {
+    Channel.APPLE_PUSH: App.Platform.IOS,
+    Channel.ANDROID_PUSH: App.Platform.ANDROID,
+    Channel.KINDLE_PUSH: App.Platform.KINDLE,
+    Channel.WEB_PUSH: App.Platform.WEB,
+}
+
+
+@dataclass
+class SendPlan:
+    """Everything a dispatch needs, checked: what to send, to whom, under which campaign."""
+
+    messages: dict[str, dict[str, Any]]  # channel → message object (Braze field names)
+    audience: dict[str, Any]
+    recipient_subscription_state: str
+    campaign: Campaign | None = None
+    send_id: str = ""
+    generate_send_id: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _check_push_sizes(messages: dict[str, dict[str, Any]]) -> None:
+    apple = messages.get(Channel.APPLE_PUSH)
+    if apple is not None:
+        # alert + extra + options (spec §2.7): everything but our bookkeeping fields.
+        payload = {k: v for k, v in apple.items() if k not in ("message_variation_id", "app_id")}
+        if _json_size(payload) > APPLE_PUSH_MAX_BYTES:
+            raise ApiError(
+                400,
+                "Apple Push Length Exceeded",
+                [f"messages.apple_push: payload over {APPLE_PUSH_MAX_BYTES} bytes"],
+            )
+    for name in (Channel.ANDROID_PUSH, Channel.KINDLE_PUSH):
+        android = messages.get(name)
+        if android is not None:
+            size = len((android.get("alert") or "").encode()) + _json_size(
+                android.get("extra") or {}
+            )
+            if size > ANDROID_PUSH_MAX_BYTES:
+                raise ApiError(
+                    400,
+                    "Android Push Length Exceeded",
+                    [f"messages.{name}: alert + extra over {ANDROID_PUSH_MAX_BYTES} bytes"],
+                )
+
+
+def _check_recipients(body: SendBody) -> None:
+    explicit = len(body.external_user_ids or []) + len(body.user_aliases or [])
+    if explicit > MAX_EXPLICIT_RECIPIENTS:
+        raise ApiError(
+            400,
+            "The max number of external_ids and aliases per request was exceeded",
+            [f"external_user_ids, user_aliases: at most {MAX_EXPLICIT_RECIPIENTS} in total"],
+        )
+    if body.audience is not None:
+        raise ApiError(
+            400,
+            "Bad Request",
+            ["audience: Connected Audience filters are not supported; use segment_id"],
+        )
+    if body.broadcast and explicit:
+        raise ApiError(
+            400,
+            "Bad Request",
+            ["broadcast: cannot be true together with external_user_ids or user_aliases"],
+        )
+    if not body.broadcast and not explicit:
+        if body.segment_id:
+            raise ApiError(
+                400, "Bad Request", ["broadcast: must be true to send to a whole segment"]
+            )
+        raise ApiError(
+            400,
+            "No Recipients",
+            ["external_user_ids, user_aliases, segment_id or broadcast: none given"],
+        )
+
+
+def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan: SendPlan) -> None:
+    if not body.campaign_id:
+        for channel, message in messages.items():
+            if message.get("message_variation_id"):
+                plan.warnings.append(
+                    f"messages.{channel}.message_variation_id: ignored without campaign_id"
+                )
+                message.pop("message_variation_id")
+        if body.send_id is not None:
+            raise ApiError(400, "Bad Request", ["send_id: needs campaign_id"])
+        return
+    try:
+        campaign_uuid = uuid.UUID(body.campaign_id)
+    except ValueError:
+        campaign_uuid = None
+    # One query for the campaign and its variations (the send path is hot); a campaign
+    # without variations needs a second one.
+    found = (
+        list(
+            MessageVariation.objects.filter(campaign__api_id=campaign_uuid).select_related(
+                "campaign"
+            )
+        )
+        if campaign_uuid
+        else []
+    )
+    campaign = (
+        found[0].campaign
+        if found
+        else (Campaign.objects.filter(api_id=campaign_uuid).first() if campaign_uuid else None)
+    )
+    if campaign is None:
+        raise ApiError(
+            400, "Invalid Campaign ID", [f"campaign_id: no campaign {body.campaign_id!r}"]
+        )
+    if campaign.is_archived:
+        raise ApiError(400, ARCHIVED_TEXT, ["campaign_id: archived"])
+    plan.campaign = campaign
+
+    variations = {str(v.api_id): v for v in found}
+    for channel, message in messages.items():
+        variation_id = message.get("message_variation_id")
+        if not variation_id:
+            raise ApiError(
+                400,
+                "Message Variant Unspecified",
+                [f"messages.{channel}.message_variation_id: required with campaign_id"],
+            )
+        variation = variations.get(str(variation_id).lower())
+        if variation is None:
+            raise ApiError(
+                400,
+                "Invalid Message Variant",
+                [f"messages.{channel}.message_variation_id: not a message of this campaign"],
+            )
+        if variation.channel != channel:
+            raise ApiError(
+                400,
+                "Mismatched Message Type",
+                [
+                    f"messages.{channel}.message_variation_id: is a "
+                    f"{variation.get_channel_display()} message"
+                ],
+            )
+        message["message_variation_id"] = str(variation.api_id)
+
+    if body.send_id is not None:
+        problem = send_id_problem(body.send_id)
+        if problem:
+            raise ApiError(400, "Bad Request", [f"send_id: {problem}"])
+        if not SendIdentifier.objects.filter(campaign=campaign, send_id=body.send_id).exists():
+            raise ApiError(
+                400,
+                "Invalid Send ID",
+                ["send_id: not created for this campaign (POST /sends/id/create)"],
+            )
+        plan.send_id = body.send_id
+    elif body.broadcast:
+        # Broadcasts get a generated send_id, returned in the answer (spec §1.4).
+        plan.generate_send_id = True
+
+
+def _check_apps(messages: dict[str, dict[str, Any]]) -> None:
+    for channel, message in messages.items():
+        platform = APP_PLATFORMS.get(channel)
+        app_id = message.get("app_id")
+        if platform is None or not app_id:
+            continue
+        apps = App.objects.filter(platform=platform)
+        if not apps.exists():
+            continue  # nothing registered yet: any value is accepted, as Braze's docs allow
+        try:
+            known = apps.filter(api_id=uuid.UUID(str(app_id))).exists()
+        except ValueError:
+            known = False
+        if not known:
+            raise ApiError(
+                400,
+                "Invalid App ID",
+                [f"messages.{channel}.app_id: no {platform.label} app with this app_id"],
+            )
+
+
+def _check_liquid(messages: dict[str, dict[str, Any]]) -> None:
+    for channel, message in messages.items():
+        try:
+            liquid.compile_fields(message, field_path=f"messages.{channel}")
+        except liquid.LiquidTemplateError as exc:
+            raise ApiError(400, "Bad Request", [str(exc)]) from None
+
+
+def _unknown_recipients(body: SendBody) -> tuple[list[str], list[dict[str, str]], list[str]]:
+    """Deduplicated recipients, and a warning for each that names no profile (non-fatal)."""
+    warnings: list[str] = []
+    ids = list(dict.fromkeys(body.external_user_ids or []))
+    known = set(Profile.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+    for value in ids:
+        if value not in known:
+            warnings.append(f"external_user_ids: no user with external_id {value!r}")
+    aliases = list(
+        {(a.alias_label, a.alias_name): a.model_dump() for a in body.user_aliases or []}.values()
+    )
+    if aliases:
+        query = Q()
+        for alias in aliases:
+            query |= Q(alias_label=alias["alias_label"], alias_name=alias["alias_name"])
+        found = set(UserAlias.objects.filter(query).values_list("alias_label", "alias_name"))
+        for alias in aliases:
+            if (alias["alias_label"], alias["alias_name"]) not in found:
+                warnings.append(
+                    f"user_aliases: no user with alias {alias['alias_label']}:{alias['alias_name']}"
+                )
+    return ids, aliases, warnings
+
+
+def send_plan_build(*, body: SendBody) -> SendPlan:
+    """Check a validated /messages/send body against the database; raise ApiError(400)."""
+    if body.messages is None or not body.messages.present():
+        raise ApiError(400, "No message to send", ["messages: no message object given"])
+    messages = {
+        name: message.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for name, message in body.messages.present().items()
+    }
+    _check_recipients(body)
+    _check_push_sizes(messages)
+    plan = SendPlan(
+        messages=messages,
+        audience={},
+        recipient_subscription_state=body.recipient_subscription_state,
+    )
+    _resolve_campaign(body, messages, plan)
+    _check_apps(messages)
+    _check_liquid(messages)
+    if body.segment_id is not None and segment_profile_ids(segment_id=body.segment_id) is None:
+        raise ApiError(400, "Invalid Segment ID", [f"segment_id: no segment {body.segment_id!r}"])
+    ids, aliases, warnings = _unknown_recipients(body)
+    plan.warnings.extend(warnings)
+    plan.audience = {
+        "broadcast": body.broadcast,
+        "external_user_ids": ids,
+        "user_aliases": aliases,
+        "segment_id": body.segment_id,
+    }
+    return plan
+
+
+def idempotency_records_purge() -> int:
+    """Forget answers older than 24 hours (their keys may be reused); returns how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+    ).delete()
+    return deleted
+
+
+def request_hash(data: Any) -> str:
+    """A digest of a JSON body that ignores key order and whitespace."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_answer(*, api_key: ApiKey, key: str, body_hash: str) -> tuple[int, dict] | None:
+    """The stored answer for a retried request, a 422 for a reused key, or None (first time)."""
+    record = IdempotencyRecord.objects.filter(
+        api_key=api_key, key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL
+    ).first()
+    if record is None:
+        return None
+    if record.request_hash != body_hash:
+        raise ApiError(
+            422,
+            "Idempotency-Key reused with a different request body",
+            ["Idempotency-Key: already used for another request in the last 24 hours"],
+        )
+    return record.response_status, record.response_body
+
+
+def _enqueue(dispatch_pk: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from ..tasks import dispatch_deliver_task
+
+    try:
+        # Fail fast when the broker is down: the dispatch is committed, and the sweeper
+        # re-enqueues dispatches left queued, so the caller still gets its 201.
+        dispatch_deliver_task.apply_async(
+            args=[dispatch_pk],
+            retry=True,
+            retry_policy={
+                "max_retries": 1,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
+        )
+    except (OperationalError, OSError):
+        log.warning("broker unreachable; dispatch %s left for the sweeper", dispatch_pk)
+
+
+class IdempotencyConflict(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+def dispatch_create(
+    *,
+    api_key: ApiKey,
+    plan: SendPlan,
+    idempotency_key: str | None = None,
+    body_hash: str = "",
+) -> tuple[Dispatch, dict[str, Any]]:
+    """Write the Dispatch and its answer in one transaction; deliver after commit.
+
+    With an idempotency key the answer is stored in the same transaction, under a unique
+    (api_key, key) constraint: of two concurrent requests one commits, the other gets
+    IdempotencyConflict and its dispatch is rolled back, so it never enqueues anything.
+    """
+    # NOTE: a plain send is one INSERT, which autocommit makes atomic by itself; the
+    # explicit transaction (two more round trips on the hot path) is for several writes.
+    several_writes = bool(idempotency_key) or plan.generate_send_id
+    try:
+        with transaction.atomic() if several_writes else contextlib.nullcontext():
+            send_id = plan.send_id
+            if plan.generate_send_id and plan.campaign is not None:
+                send_id = "broadcast-" + secrets.token_hex(8)
+                SendIdentifier.objects.create(
+                    campaign=plan.campaign, send_id=send_id, generated=True
+                )
+            dispatch = Dispatch(
+                api_key=api_key,
+                campaign=plan.campaign,
+                send_id=send_id,
+                audience=plan.audience,
+                messages=plan.messages,
+                recipient_subscription_state=plan.recipient_subscription_state,
+            )
+            # The key and campaign were just loaded and dispatch_id is 128 random bits guarded
+            # by a unique constraint: skip the lookups full_clean would add to the hot path.
+            dispatch.full_clean(
+                exclude=["api_key", "campaign"], validate_unique=False, validate_constraints=False
+            )
+            dispatch.save(force_insert=True)
+            answer: dict[str, Any] = {"dispatch_id": dispatch.dispatch_id, "message": "success"}
+            if plan.generate_send_id and send_id:
+                answer["send_id"] = send_id
+            if plan.warnings:
+                answer["errors"] = plan.warnings
+            if idempotency_key:
+                # An expired record of the same key gives way to the new request.
+                IdempotencyRecord.objects.filter(
+                    api_key=api_key,
+                    key=idempotency_key,
+                    created_at__lt=timezone.now() - IDEMPOTENCY_TTL,
+                ).delete()
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        api_key=api_key,
+                        key=idempotency_key,
+                        request_hash=body_hash,
+                        response_status=201,
+                        response_body=answer,
+                    )
+            transaction.on_commit(lambda: _enqueue(dispatch.pk))
+    except IntegrityError:
+        if idempotency_key:
+            raise IdempotencyConflict from None
+        raise
+    return dispatch, answer
+
+
+def send_id_create(*, campaign: Campaign, send_id: str) -> tuple[SendIdentifier, bool]:
+    """Create a custom send_id (or find the existing pair); enforce the daily quota.
+
+    Returns (row, created). A campaign + send_id pair counts once toward the quota.
+    """
+    with transaction.atomic():
+        existing = SendIdentifier.objects.filter(campaign=campaign, send_id=send_id).first()
+        if existing is not None:
+            return existing, False
+        since = timezone.now() - timedelta(days=1)
+        used = SendIdentifier.objects.filter(generated=False, created_at__gte=since).count()
+        if used >= SEND_ID_DAILY_QUOTA:
+            raise ApiError(
+                429,
+                "Rate Limited",
+                [f"send_id: at most {SEND_ID_DAILY_QUOTA} send identifiers per day"],
+            )
+        try:
+            with transaction.atomic():
+                return SendIdentifier.objects.create(campaign=campaign, send_id=send_id), True
+        except IntegrityError:
+            return SendIdentifier.objects.get(campaign=campaign, send_id=send_id), False
+
+
+def send_ids_created_today() -> int:
+    return SendIdentifier.objects.filter(
+        generated=False, created_at__gte=timezone.now() - timedelta(days=1)
+    ).count()

@@ -1,0 +1,171 @@
+"""The email adapter against a real SMTP server (aiosmtpd) started by the test."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from analytics.models import EngagementEvent
+from messaging.channels.base import Outgoing, Result
+from messaging.channels.email import EmailAdapter, plaintext_from_html
+from messaging.models import Delivery, Dispatch
+
+
+class Inbox:
+    """An SMTP handler: refuses some recipients, keeps the rest of the mail it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such user"
+        if address.startswith("full@"):
+            return "452 4.2.2 Mailbox full, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default))
+        )
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield inbox
+    controller.stop()
+
+
+def _item(address, **payload):
+    base = {"from": "Acme <orders@acme.test>", "subject": "Hello", "body": "<p>Hi</p>"}
+    return Outgoing(message_id="m" * 32, address=address, payload={**base, **payload})
+
+
+def test_adapter_sends_every_field_over_smtp(smtp):
+    (outcome,) = EmailAdapter().send_batch(
+        [
+            _item(
+                "ada@example.test",
+                reply_to="help@acme.test",
+                preheader="Your parcel is near",
+                body="<html><body><p>Hi Ada</p></body></html>",
+                headers={"X-Campaign": "spring"},
+                extras={"order": "42"},
+            )
+        ]
+    )
+    assert outcome.result == Result.DELIVERED
+    rcpts, message = smtp.messages[0]
+    assert rcpts == ["ada@example.test"]
+    assert message["From"] == "Acme <orders@acme.test>"
+    assert message["Reply-To"] == "help@acme.test"
+    assert message["X-Campaign"] == "spring"
+    assert message["X-Herald-Message-Id"] == "m" * 32
+    assert message["X-Herald-Extras"] == '{"order":"42"}'
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "display:none" in html and "Your parcel is near" in html
+    assert html.index("Your parcel is near") < html.index("Hi Ada")
+    assert text.strip() == "Hi Ada"
+
+
+def test_no_reply_to_and_explicit_plaintext(smtp):
+    EmailAdapter().send_batch(
+        [_item("a@example.test", reply_to="NO_REPLY_TO", plaintext_body="Plain words")]
+    )
+    _, message = smtp.messages[0]
+    assert message["Reply-To"] is None
+    assert message.get_body(("plain",)).get_content().strip() == "Plain words"
+
+
+def test_permanent_refusal_is_a_bounce_and_temporary_is_a_retry(smtp):
+    outcomes = EmailAdapter().send_batch(
+        [_item("gone@example.test"), _item("full@example.test"), _item("ok@example.test")]
+    )
+    assert [o.result for o in outcomes] == [Result.BOUNCED, Result.RETRY, Result.DELIVERED]
+    assert outcomes[0].provider_response.startswith("550")
+    assert outcomes[1].provider_response.startswith("452")
+    assert [r for r, _ in smtp.messages] == [["ok@example.test"]]
+
+
+def test_a_rendered_header_injection_fails_without_retry(smtp):
+    outcomes = EmailAdapter().send_batch(
+        [_item("a@example.test", subject="Hi\nBcc: victim@example.test"), _item("b@example.test")]
+    )
+    assert [o.result for o in outcomes] == [Result.FAILED, Result.DELIVERED]
+    assert [r for r, _ in smtp.messages] == [["b@example.test"]]
+
+
+def test_unreachable_server_is_a_retry(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    (outcome,) = EmailAdapter().send_batch([_item("a@example.test")])
+    assert outcome.result == Result.RETRY
+
+
+def test_plaintext_is_derived_from_html():
+    assert (
+        plaintext_from_html("<h1>Title</h1><p>One &amp; two</p><p>Three<br>Four</p>")
+        == "Title\nOne & two\nThree\nFour"
+    )
+
+
+@pytest.mark.django_db
+def test_personalized_send_through_the_api_arrives_at_the_smtp_server(
+    smtp, api, make_profile, campaign, variation, django_capture_on_commit_callbacks
+):
+    make_profile(
+        external_id="ada",
+        first_name="Ada",
+        email="ada@example.test",
+        custom_attributes={"last order": "A-42"},
+    )
+    make_profile(external_id="gone", first_name="Gone", email="gone@example.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/messages/send",
+            {
+                "campaign_id": campaign.campaign_id,
+                "external_user_ids": ["ada", "gone"],
+                "messages": {
+                    "email": {
+                        "app_id": "any",
+                        "message_variation_id": variation("email"),
+                        "from": "Acme <orders@acme.test>",
+                        "subject": "Order {{custom_attribute.${last order}}} shipped",
+                        "body": "<p>Hi {{${first_name} | default: 'there'}}, "
+                        "dispatch {{campaign.${dispatch_id}}}</p>",
+                    }
+                },
+            },
+        )
+    assert response.status_code == 201
+    dispatch_id = response.json()["dispatch_id"]
+    assert len(smtp.messages) == 1
+    _, message = smtp.messages[0]
+    assert message["Subject"] == "Order A-42 shipped"
+    assert f"Hi Ada, dispatch {dispatch_id}" in message.get_body(("html",)).get_content()
+    bounced = Delivery.objects.get(profile__external_id="gone")
+    assert bounced.status == "bounced" and bounced.provider == "smtp"
+    assert EngagementEvent.objects.filter(delivery=bounced, kind="bounce_hard").exists()
+    dispatch = Dispatch.objects.get(dispatch_id=dispatch_id)
+    assert (dispatch.delivered_count, dispatch.failed_count) == (1, 1)

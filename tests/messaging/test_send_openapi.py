@@ -1,0 +1,49 @@
+"""The send endpoints in the OpenAPI document, generated from the schemas that validate them."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.django_db
+
+
+def test_send_endpoints_are_documented_from_their_schemas(client):
+    document = client.get("/api/openapi.json").json()
+    validate(document)
+    send = document["paths"]["/messages/send"]["post"]
+    assert send["x-permission"] == "messages.send"
+    assert "201" in send["responses"]
+    body_ref = send["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[
+        1
+    ]
+    schemas = document["components"]["schemas"]
+    body = schemas[body_ref]
+    assert {
+        "external_user_ids",
+        "user_aliases",
+        "broadcast",
+        "segment_id",
+        "campaign_id",
+        "send_id",
+        "recipient_subscription_state",
+        "messages",
+    } <= set(body["properties"])
+    messages = schemas["Messages"]["properties"]
+    assert set(messages) == {
+        "apple_push",
+        "android_push",
+        "kindle_push",
+        "web_push",
+        "email",
+        "sms",
+        "webhook",
+        "content_card",
+    }
+    assert "from" in schemas["Email"]["properties"]
+    assert "content-available" in schemas["ApplePush"]["properties"]
+    assert document["paths"]["/sends/id/create"]["post"]["x-permission"] == "sends.id.create"
+    feed = document["paths"]["/content_cards/feed"]["get"]
+    assert feed["parameters"][0]["name"] == "external_id"
+    # Not a REST key: the app authenticates with its signed token.
+    assert document["paths"]["/content_cards/sdk/feed"]["get"].get("security", []) == []
