@@ -1,14 +1,167 @@
-"""Recording what happened. Messaging calls these; they never call messaging."""
+"""Recording what happened. Messaging calls these; they never call messaging.
+
+Every engagement event goes through `engagement_record_many` (the single-event
+`engagement_record` is a batch of one), so the benchmark measures the real path.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import EngagementEvent
+from campaigns.models import (
+    DEFAULT_CONVERSION_WINDOW,
+    MAX_CONVERSION_WINDOW,
+    Campaign,
+    ConversionEvent,
+    MessageVariation,
+)
+
+from ._sql import insert_new, rollup_add
+from .models import (
+    ROLLUP_COUNTERS,
+    AppVersionSeen,
+    Conversion,
+    CustomEvent,
+    DailyRollup,
+    EngagementEvent,
+    Purchase,
+    Segment,
+    SegmentMember,
+    UniqueMark,
+)
+
+Kind = EngagementEvent.Kind
+
+# Which rollup counter an event kind adds to, and which uniqueness ledger it feeds.
+KIND_COUNTER: dict[str, str] = {
+    Kind.SENT: "sent",
+    Kind.DELIVERED: "delivered",
+    Kind.BOUNCE_HARD: "bounce_hard",
+    Kind.BOUNCE_SOFT: "bounce_soft",
+    Kind.FAILED: "failed",
+    Kind.OPEN: "opens",
+    Kind.MACHINE_OPEN: "machine_opens",
+    Kind.CLICK: "clicks",
+    Kind.UNSUBSCRIBE: "unsubscribes",
+    Kind.IMPRESSION: "impressions",
+    Kind.DISMISSAL: "dismissals",
+    Kind.DIRECT_OPEN: "direct_opens",
+    Kind.REPORTED_SPAM: "reported_spam",
+    Kind.OPT_OUT: "opt_outs",
+    Kind.HELP: "helps",
+}
+KIND_UNIQUE: dict[str, str] = {
+    Kind.SENT: "recipients",
+    Kind.OPEN: "opens",
+    Kind.CLICK: "clicks",
+    Kind.IMPRESSION: "impressions",
+    Kind.DISMISSAL: "dismissals",
+}
+ROLLUP_KEY = ("campaign", "variation", "send_id", "day")
+
+RollupKey = tuple[int, int, str, date]
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _bucket_scope(day: date, send_id: str) -> str:
+    return f"{day.isoformat()}|{send_id}"
+
+
+@dataclass
+class _Deltas:
+    """Counter increments per rollup bucket, collected before one upsert."""
+
+    rows: dict[RollupKey, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, key: RollupKey, counter: str, amount: Any = 1) -> None:
+        row = self.rows[key]
+        row[counter] = row.get(counter, 0) + amount
+
+    def flush(self) -> None:
+        rollup_add(DailyRollup, dict(self.rows), key_fields=ROLLUP_KEY, counters=ROLLUP_COUNTERS)
+        self.rows.clear()
+
+
+def engagement_record_many(*, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record many engagement events at once; return the new ones (as dicts, with "id").
+
+    Each dict takes the keyword arguments of `engagement_record`. An event whose
+    `dedupe_key` was already recorded (or repeats within the batch) is skipped, and only
+    new events move the rollups, so delivering a batch twice changes nothing.
+    """
+    now = timezone.now()
+    pending: dict[str, dict[str, Any]] = {}
+    for data in events:
+        key = data["dedupe_key"]
+        if key in pending:
+            continue
+        pending[key] = {
+            "kind": data["kind"], "channel": data["channel"], "dedupe_key": key,
+            "campaign_id": data.get("campaign_id"), "variation_id": data.get("variation_id"),
+            "send_id": data.get("send_id") or "", "dispatch_id": data.get("dispatch_id"),
+            "delivery_id": data.get("delivery_id"), "profile_id": data.get("profile_id"),
+            "occurred_at": data.get("occurred_at") or now,
+            "properties": data.get("properties") or {},
+        }
+    if not pending:
+        return []
+
+    with transaction.atomic():
+        # TRICKY: rows go in key order, so two workers inserting overlapping batches wait
+        # on each other in the same order instead of deadlocking on the unique indexes.
+        inserted = insert_new(EngagementEvent, [pending[k] for k in sorted(pending)],
+                              conflict_fields=["dedupe_key"], returning=["id", "dedupe_key"])
+        new_events = []
+        for pk, dedupe_key in inserted:
+            event = pending[dedupe_key]
+            event["id"] = pk
+            new_events.append(event)
+        _rollup_events(new_events)
+    return new_events
+
+
+def _rollup_events(events: list[dict[str, Any]]) -> None:
+    deltas = _Deltas()
+    marks: list[dict[str, Any]] = []
+    mark_buckets: dict[tuple[int, int, str, str], tuple[RollupKey, str]] = {}
+    for event in events:
+        campaign_id, variation_id = event["campaign_id"], event["variation_id"]
+        if campaign_id is None or variation_id is None:
+            continue  # not reported on any campaign (spec §1.2)
+        key: RollupKey = (campaign_id, variation_id, event["send_id"],
+                          _day(event["occurred_at"]))
+        counter = KIND_COUNTER.get(event["kind"])
+        if counter:
+            deltas.add(key, counter)
+        metric = KIND_UNIQUE.get(event["kind"])
+        profile_id = event["profile_id"]
+        if metric and profile_id is not None:
+            for scope, prefix in (("", "first_"), (_bucket_scope(key[3], key[2]), "unique_")):
+                mark_key = (variation_id, profile_id, metric, scope)
+                if mark_key not in mark_buckets:
+                    mark_buckets[mark_key] = (key, prefix + metric)
+                    marks.append({"variation_id": variation_id, "profile_id": profile_id,
+                                  "metric": metric, "scope": scope})
+    marks.sort(key=lambda m: (m["variation_id"], m["profile_id"], m["metric"], m["scope"]))
+    for mark_key in insert_new(
+        UniqueMark, marks, conflict_fields=["variation", "profile", "metric", "scope"],
+        returning=["variation", "profile", "metric", "scope"],
+    ):
+        key, counter = mark_buckets[tuple(mark_key)]
+        deltas.add(key, counter)
+    deltas.flush()
 
 
 def engagement_record(
@@ -29,51 +182,246 @@ def engagement_record(
 
     IDs are primary keys of the rows concerned (internal; never shown to users).
     """
-    try:
-        with transaction.atomic():
-            return EngagementEvent.objects.create(
-                kind=kind,
-                channel=channel,
-                dedupe_key=dedupe_key,
-                campaign_id=campaign_id,
-                variation_id=variation_id,
-                send_id=send_id,
-                dispatch_id=dispatch_id,
-                delivery_id=delivery_id,
-                profile_id=profile_id,
-                occurred_at=occurred_at or timezone.now(),
-                properties=properties or {},
-            )
-    except IntegrityError:
+    recorded = engagement_record_many(events=[{
+        "kind": kind, "channel": channel, "dedupe_key": dedupe_key,
+        "campaign_id": campaign_id, "variation_id": variation_id, "send_id": send_id,
+        "dispatch_id": dispatch_id, "delivery_id": delivery_id, "profile_id": profile_id,
+        "occurred_at": occurred_at, "properties": properties,
+    }])
+    if not recorded:
         return None
+    event = EngagementEvent(**recorded[0])
+    event._state.adding = False
+    event._state.db = "default"
+    return event
+
+
+# --- Conversions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Send:
+    campaign_id: int
+    variation_id: int
+    channel: str
+    send_id: str
+    sent_at: datetime
+
+
+def _recent_sends(*, profile_id: int, time: datetime, campaign_ids: Iterable[int] | None = None
+                  ) -> list[_Send]:
+    """Messages of campaigns this profile was sent at most 30 days before `time`, newest first."""
+    rows = EngagementEvent.objects.filter(
+        profile_id=profile_id, kind=Kind.SENT, variation__isnull=False, campaign__isnull=False,
+        occurred_at__lte=time, occurred_at__gte=time - MAX_CONVERSION_WINDOW,
+    )
+    if campaign_ids is not None:
+        rows = rows.filter(campaign_id__in=list(campaign_ids))
+    return [
+        _Send(*row) for row in rows.order_by("-occurred_at", "-id").values_list(
+            "campaign_id", "variation_id", "channel", "send_id", "occurred_at")
+    ]
+
+
+def _as_row(obj: Conversion) -> dict[str, Any]:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
+            if not f.primary_key}
+
+
+def _conversions_match(
+    *, profile_id: int, time: datetime, conversion_events: Iterable[ConversionEvent], source: str
+) -> list[Conversion]:
+    """Count the conversions this action earns; return the new ones.
+
+    For each matching conversion event, and each channel of its campaign the profile was
+    sent within the event's window (`sent_at <= time <= sent_at + window`, both edges
+    included), one conversion goes to the most recent message on that channel. The
+    unique constraint makes a second matching action, or a retry, count nothing.
+    """
+    by_campaign: dict[int, list[ConversionEvent]] = defaultdict(list)
+    for conversion_event in conversion_events:
+        by_campaign[conversion_event.campaign_id].append(conversion_event)
+    if not by_campaign:
+        return []
+    sends = _recent_sends(profile_id=profile_id, time=time, campaign_ids=by_campaign)
+    candidates: list[Conversion] = []
+    for campaign_id, campaign_events in by_campaign.items():
+        for conversion_event in campaign_events:
+            seen_channels: set[str] = set()
+            for send in sends:
+                if send.campaign_id != campaign_id or send.channel in seen_channels:
+                    continue
+                seen_channels.add(send.channel)  # newest message per channel only
+                if time - send.sent_at > conversion_event.window:
+                    continue
+                candidates.append(Conversion(
+                    campaign_id=campaign_id, conversion_event=conversion_event,
+                    position=conversion_event.position, variation_id=send.variation_id,
+                    channel=send.channel, send_id=send.send_id, profile_id=profile_id,
+                    sent_at=send.sent_at, converted_at=time, source=source[:300],
+                ))
+    if not candidates:
+        return []
+    inserted = {
+        (event_id, channel) for event_id, channel in insert_new(
+            Conversion, [_as_row(c) for c in candidates],
+            conflict_fields=["conversion_event", "profile", "channel"],
+            returning=["conversion_event", "channel"],
+        )
+    }
+    new = [c for c in candidates if (c.conversion_event_id, c.channel) in inserted]
+    deltas = _Deltas()
+    for conversion in new:
+        name = "conversions" if conversion.position == 0 else f"conversions{conversion.position}"
+        deltas.add((conversion.campaign_id, conversion.variation_id, conversion.send_id,
+                    _day(time)), name)
+        deltas.add((conversion.campaign_id, conversion.variation_id, conversion.send_id,
+                    _day(conversion.sent_at)), f"{name}_by_send_time")
+    deltas.flush()
+    return new
+
+
+def _revenue_attribute(*, profile_id: int, time: datetime, amount: Decimal) -> None:
+    """Credit a purchase to every campaign whose primary window covers it (spec §5.3)."""
+    sends = _recent_sends(profile_id=profile_id, time=time)
+    if not sends:
+        return
+    windows = {
+        event.campaign_id: event.window
+        for event in ConversionEvent.objects.filter(
+            campaign_id__in={s.campaign_id for s in sends}, position=0)
+    }
+    deltas = _Deltas()
+    credited: set[int] = set()
+    for send in sends:  # newest first: the last message received gets the credit
+        if send.campaign_id in credited:
+            continue
+        credited.add(send.campaign_id)
+        if time - send.sent_at <= windows.get(send.campaign_id, DEFAULT_CONVERSION_WINDOW):
+            deltas.add((send.campaign_id, send.variation_id, send.send_id, _day(time)),
+                       "revenue", amount)
+    deltas.flush()
 
 
 def custom_event_record(
     *, profile_id: int, name: str, time: datetime, properties: dict[str, Any] | None = None,
     app_id: str = "",
-):
-    """Record a custom event from /users/track (conversion matching: results issue)."""
-    from .models import CustomEvent
-
-    return CustomEvent.objects.create(
-        profile_id=profile_id, name=name, time=time, properties=properties or {}, app_id=app_id
-    )
+) -> CustomEvent:
+    """Record a custom event from /users/track and count the conversions it earns."""
+    with transaction.atomic():
+        event = CustomEvent.objects.create(
+            profile_id=profile_id, name=name, time=time, properties=properties or {},
+            app_id=app_id,
+        )
+        _conversions_match(
+            profile_id=profile_id, time=time, source=f"custom_event:{name}",
+            conversion_events=ConversionEvent.objects.filter(
+                kind=ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT, custom_event_name=name),
+        )
+    return event
 
 
 def purchase_record(
     *, profile_id: int, product_id: str, currency: str, price, quantity: int, time: datetime,
     properties: dict[str, Any] | None = None, app_id: str = "",
-):
-    """Record a purchase as `quantity` rows of quantity 1 (spec §3.4)."""
-    from .models import Purchase
+) -> list[Purchase]:
+    """Record a purchase as `quantity` rows of quantity 1 (spec §3.4), conversions, revenue."""
+    with transaction.atomic():
+        purchases = Purchase.objects.bulk_create(
+            Purchase(profile_id=profile_id, product_id=product_id, currency=currency,
+                     price=price, time=time, properties=properties or {}, app_id=app_id)
+            for _ in range(quantity)
+        )
+        _conversions_match(
+            profile_id=profile_id, time=time, source=f"purchase:{product_id}",
+            conversion_events=ConversionEvent.objects.filter(
+                Q(kind=ConversionEvent.Kind.MAKES_ANY_PURCHASE)
+                | Q(kind=ConversionEvent.Kind.MAKES_SPECIFIC_PURCHASE, product_id=product_id)),
+        )
+        _revenue_attribute(profile_id=profile_id, time=time,
+                           amount=Decimal(str(price)) * quantity)
+    return purchases
 
-    return Purchase.objects.bulk_create(
-        Purchase(profile_id=profile_id, product_id=product_id, currency=currency, price=price,
-                 time=time, properties=properties or {}, app_id=app_id)
-        for _ in range(quantity)
-    )
+
+def _is_upgrade(old: str, new: str) -> bool:
+    """Numeric versions compare part by part; any other change counts (spec §1.8)."""
+    try:
+        old_parts = [int(p) for p in old.split(".")]
+        new_parts = [int(p) for p in new.split(".")]
+    except ValueError:
+        return old != new
+    return new_parts > old_parts
 
 
-def app_session_record(*, profile_id: int, time: datetime, app_id: str = "", app_version: str = ""):
-    """An app session (and maybe a new app version) reported for a profile (results issue)."""
-    return None
+def app_session_record(*, profile_id: int, time: datetime, app_id: str = "",
+                       app_version: str = "") -> list[Conversion]:
+    """An app session (and maybe a new app version) reported for a profile.
+
+    Counts "Starts Session" conversions, and "Upgrades App" ones when the version moved
+    up since the last one seen for this app.
+    """
+    with transaction.atomic():
+        kinds = [ConversionEvent.Kind.STARTS_SESSION]
+        if app_version:
+            seen = (AppVersionSeen.objects.select_for_update()
+                    .filter(profile_id=profile_id, app_id=app_id).first())
+            if seen is None:
+                AppVersionSeen.objects.bulk_create(
+                    [AppVersionSeen(profile_id=profile_id, app_id=app_id, version=app_version)],
+                    ignore_conflicts=True)
+            elif seen.version != app_version:
+                if _is_upgrade(seen.version, app_version):
+                    kinds.append(ConversionEvent.Kind.UPGRADES_APP)
+                seen.version = app_version
+                seen.save(update_fields=["version", "updated_at"])
+        return _conversions_match(
+            profile_id=profile_id, time=time, source="session" if len(kinds) == 1 else "upgrade",
+            conversion_events=ConversionEvent.objects.filter(kind__in=kinds),
+        )
+
+
+# --- Segments ---------------------------------------------------------------------------
+
+
+def segment_create_from_results(
+    *,
+    campaign: Campaign,
+    behavior: str,
+    variation: MessageVariation | None = None,
+    name: str = "",
+    created_by=None,
+) -> Segment:
+    """Store the profiles that received/opened/clicked/converted (or not) as a segment."""
+    from .selectors import retargeting_profile_ids
+
+    if behavior not in Segment.Behavior.values:
+        raise ValueError(f"unknown behavior {behavior!r}")
+    if variation is not None and variation.campaign_id != campaign.pk:
+        raise ValueError("the variation belongs to another campaign")
+    label = Segment.Behavior(behavior).label
+    default_name = f"{label}: {campaign.name}" + (f" · {variation.name}" if variation else "")
+    with transaction.atomic():
+        segment = Segment(
+            name=(name.strip() or default_name)[:200],
+            description=f"{label} — campaign “{campaign.name}”"
+                        + (f", variation {variation}" if variation else ", all variations"),
+            source=Segment.Source.RETARGETING, source_campaign=campaign,
+            source_variation=variation, behavior=behavior, created_by=created_by,
+        )
+        segment.full_clean()
+        segment.save()
+        ids = retargeting_profile_ids(campaign=campaign, variation=variation, behavior=behavior)
+        batch: list[SegmentMember] = []
+        size = 0
+        for profile_id in ids.iterator(chunk_size=5000):
+            batch.append(SegmentMember(segment=segment, profile_id=profile_id))
+            if len(batch) >= 5000:
+                SegmentMember.objects.bulk_create(batch)
+                size += len(batch)
+                batch = []
+        SegmentMember.objects.bulk_create(batch)
+        size += len(batch)
+        segment.size = size
+        segment.save(update_fields=["size", "updated_at"])
+    return segment
+

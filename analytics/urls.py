@@ -1,19 +1,19 @@
-"""Placeholder pages; replaced as their issue is built."""
+"""Dashboard URLs of analytics."""
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.urls import path
 
-
-@login_required
-def placeholder(request, **kwargs):
-    return HttpResponse("Not built yet.")
-
+from . import views
 
 app_name = "analytics"
 
 urlpatterns = [
-    path("messaging/campaigns/<uuid:campaign_id>/results/", placeholder, name="campaign-results"),
-    path("audience/segments/", placeholder, name="segment-list"),
-    path("analytics/headlines/", placeholder, name="campaign-headlines"),
+    # /messaging/campaigns/<campaign_id>/results/…
+    path("messaging/campaigns/<uuid:campaign_id>/results/", views.campaign_results,
+         name="campaign-results"),
+    path("messaging/campaigns/<uuid:campaign_id>/results.csv", views.campaign_results_csv,
+         name="campaign-results-csv"),
+    path("messaging/campaigns/<uuid:campaign_id>/results/segments/", views.segment_create,
+         name="segment-create"),
+    path("audience/segments/", views.segment_list, name="segment-list"),
+    path("analytics/headlines/", views.campaign_headlines, name="campaign-headlines"),
 ]
