@@ -38,3 +38,6 @@ urlpatterns = [
     # REST API (Braze's paths: /messages/send, /users/track, /campaigns/list, …)
     *_rest_urlpatterns(),
 ]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -1,0 +1,28 @@
+"""Error pages: JSON in Braze's envelope for API clients, HTML for people.
+
+Braze clients send `Accept: application/json` or `*/*`; browsers ask for text/html.
+"""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def _wants_html(request: HttpRequest) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_html(request):
+        return render(request, "404.html", status=404)
+    return JsonResponse({"message": "Not Found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_html(request):
+        # No context processors: the failure may be in one of them.
+        return HttpResponse(
+            "<!doctype html><title>Server error · Herald</title>"
+            "<h1>Something went wrong on our side</h1><p>The error has been logged.</p>",
+            status=500,
+        )
+    return JsonResponse({"message": "Internal Server Error"}, status=500)
