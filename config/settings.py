@@ -216,9 +216,11 @@ EMAIL_BACKEND = env(
 
 # --- Celery -------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or ""
-# No broker: run tasks in-process, so the embedded default needs no services.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_broker = env("CELERY_BROKER_URL") or REDIS_URL or ""
+# No broker: run tasks in-process, so the embedded default needs no services. The
+# in-memory transport keeps kombu from looking for an AMQP server on localhost.
+CELERY_TASK_ALWAYS_EAGER = not _broker
+CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -266,6 +268,9 @@ HERALD_PROVIDER_CA_BUNDLE = env("HERALD_PROVIDER_CA_BUNDLE", "")
 CONTENT_CARD_JWT_SECRET = env("CONTENT_CARD_JWT_SECRET", "")
 # Dispatches still queued after this many minutes are re-enqueued by the sweeper task.
 DISPATCH_SWEEP_AFTER_MINUTES = env_int("DISPATCH_SWEEP_AFTER_MINUTES", 5)
+# Deliveries still "sending" after this many minutes lost their worker: the sweeper fails
+# them (never resends). Keep it well above the slowest provider batch.
+DELIVERY_ABANDONED_AFTER_MINUTES = env_int("DELIVERY_ABANDONED_AFTER_MINUTES", 15)
 
 LOGGING = {
     "version": 1,

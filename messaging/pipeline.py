@@ -16,6 +16,7 @@ broadcast to millions never sits in memory whole.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,12 +35,29 @@ from campaigns.models import Campaign, Channel, MessageVariation
 from . import liquid
 from .channels.base import Outcome, Outgoing, Result
 from .channels.registry import adapter_for
-from .models import Delivery, Dispatch, Profile, PushToken, SubscriptionState, UserAlias
+from .models import (
+    App,
+    Delivery,
+    Dispatch,
+    Profile,
+    PushToken,
+    SubscriptionState,
+    UserAlias,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-PUSH_CHANNELS = {Channel.APPLE_PUSH, Channel.ANDROID_PUSH, Channel.KINDLE_PUSH, Channel.WEB_PUSH}
+PUSH_PLATFORMS = {
+    Channel.APPLE_PUSH: App.Platform.IOS,
+    Channel.ANDROID_PUSH: App.Platform.ANDROID,
+    Channel.KINDLE_PUSH: App.Platform.KINDLE,
+    Channel.WEB_PUSH: App.Platform.WEB,
+}
+PUSH_CHANNELS = set(PUSH_PLATFORMS)
+# A row a worker claimed (sending) and never finished: the worker died mid-send. Whether
+# the provider got it is unknown, so it is failed rather than sent a second time.
+ABANDONED_ERROR = "worker lost during send; not retried to avoid a duplicate"
 
 
 # --- Audience -------------------------------------------------------------------------------
@@ -91,6 +109,20 @@ def _subscribed(state: str, rule: str) -> bool:
     return state in (SubscriptionState.SUBSCRIBED, SubscriptionState.OPTED_IN)
 
 
+def subscription_groups(profile: Profile) -> dict[str, str]:
+    """group id → state. /users/track and /subscription/status/set store a dict; the SMS
+    STOP webhook appends to a list of {"subscription_group_id", "subscription_state"} when
+    the profile had no groups yet. Both are read; in a list the last entry of a group wins."""
+    stored = (profile.standard_extras or {}).get("subscription_groups")
+    if isinstance(stored, dict):
+        return {str(k): str(v) for k, v in stored.items()}
+    groups: dict[str, str] = {}
+    for entry in stored if isinstance(stored, list) else []:
+        if isinstance(entry, dict) and entry.get("subscription_group_id"):
+            groups[str(entry["subscription_group_id"])] = str(entry.get("subscription_state"))
+    return groups
+
+
 def profile_context(
     profile: Profile, *, dispatch: Dispatch, variation: MessageVariation | None
 ) -> dict[str, Any]:
@@ -125,39 +157,110 @@ def profile_context(
             "message_name": variation.name if variation else "",
             "message_api_id": variation.message_variation_id if variation else "",
         },
-        "subscribed_state": {"email_global": profile.email_subscribe},
+        # {{subscribed_state.${email_global}}} and {{subscribed_state.${<group id>}}} (spec §6).
+        "subscribed_state": {
+            **subscription_groups(profile),
+            "email_global": profile.email_subscribe,
+        },
     }
 
 
 def _address(
     profile: Profile,
-    channel: str,
+    plan: _ChannelPlan,
     rule: str,
-    tokens: dict[int, list[str]],
+    tokens: _Tokens | None,
     rendered: dict[str, Any],
 ) -> tuple[str, str]:
     """(address, reason to skip) for one profile on one channel."""
+    channel = plan.channel
     if channel == Channel.EMAIL:
         if not profile.email:
             return "", "no email address"
         if not _subscribed(profile.email_subscribe, rule):
             return "", f"email {profile.email_subscribe}"
         return profile.email, ""
-    if channel in PUSH_CHANNELS:
+    if channel in PUSH_CHANNELS and tokens is not None:
         if not _subscribed(profile.push_subscribe, rule):
             return "", f"push {profile.push_subscribe}"
-        found = tokens.get(profile.pk) or []
+        found = tokens.usable.get(profile.pk) or []
         if not found:
-            return "", "no push token"
+            return "", tokens.missing_reason(profile.pk)
         if rendered.get("send_to_most_recent_device_only"):
             found = found[:1]
-        # One delivery per profile and channel: every live token, most recent first.
+        # One delivery per profile and channel: every usable token, most recent first.
         return "\n".join(found), ""
     if channel == Channel.SMS:
-        return (profile.phone, "") if profile.phone else ("", "no phone number")
+        if not profile.phone:
+            return "", "no phone number"
+        group = str(plan.message.get("subscription_group_id") or "")
+        # STOP is binding (carrier rules): no recipient_subscription_state overrides it.
+        # A profile without a state for the group has not opted out and is sent to.
+        if subscription_groups(profile).get(group) == SubscriptionState.UNSUBSCRIBED:
+            return "", f"sms subscription group {group} unsubscribed"
+        return profile.phone, ""
     if channel == Channel.WEBHOOK:
         return str(rendered.get("url", "")), ""
     return profile.external_id or profile.braze_id, ""
+
+
+def _canonical_app_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
+
+
+@dataclass
+class _Tokens:
+    """The push tokens one channel may use, per profile (most recent first)."""
+
+    usable: dict[int, list[str]]
+    any_live: set[int]  # profiles with a live token of any app
+    wanted: str  # what a usable token belongs to, for the skip reason
+
+    def missing_reason(self, profile_pk: int) -> str:
+        if profile_pk not in self.any_live:
+            return "no push token"
+        return f"no push token of {self.wanted}"
+
+
+def _push_tokens(plan: _ChannelPlan, profiles: list[Profile]) -> _Tokens:
+    """Live tokens of the channel's platform.
+
+    A token whose app is a registered App is usable when that App has the channel's
+    platform (and is the message's app, when the message names one). A token of an app_id
+    nobody registered (a demo install, tokens tracked before the Apps were set up) is usable
+    only while no App of this platform exists: it then goes to the sandbox, which is all
+    such an install has. Once the platform has an App, such a token cannot reach that App's
+    provider, and sending it to the sandbox would report a delivery that never happened.
+    """
+    platform = PUSH_PLATFORMS[plan.channel]
+    registered = {str(api_id): p for api_id, p in App.objects.values_list("api_id", "platform")}
+    platform_has_apps = platform in registered.values()
+    named = _canonical_app_id(plan.app_id) if plan.app_id else ""
+    only_app = named if registered.get(named) == platform else ""
+    usable: dict[int, list[str]] = {}
+    any_live: set[int] = set()
+    for profile_id, app_id, token in (
+        PushToken.objects.filter(profile__in=profiles, invalidated_at__isnull=True)
+        .order_by("-created_at", "-pk")
+        .values_list("profile_id", "app_id", "token")
+    ):
+        any_live.add(profile_id)
+        app_id = _canonical_app_id(app_id)
+        if only_app:
+            ok = app_id == only_app
+        elif app_id in registered:
+            ok = registered[app_id] == platform
+        else:
+            ok = not platform_has_apps
+        if ok:
+            usable.setdefault(profile_id, []).append(token)
+    label = App.Platform(platform).label
+    article = "an" if label[0].upper() in "AEIOU" else "a"
+    wanted = f"app {only_app}" if only_app else f"{article} {label} app"
+    return _Tokens(usable=usable, any_live=any_live, wanted=wanted)
 
 
 # --- Recording outcomes -------------------------------------------------------------------------
@@ -288,14 +391,7 @@ def _create_rows(dispatch: Dispatch, plan: _ChannelPlan, profiles: list[Profile]
     todo = [p for p in profiles if p.pk not in have]
     if not todo:
         return
-    tokens: dict[int, list[str]] = {}
-    if plan.channel in PUSH_CHANNELS:
-        for profile_id, token in (
-            PushToken.objects.filter(profile__in=todo, invalidated_at__isnull=True)
-            .order_by("-created_at")
-            .values_list("profile_id", "token")
-        ):
-            tokens.setdefault(profile_id, []).append(token)
+    tokens = _push_tokens(plan, todo) if plan.channel in PUSH_CHANNELS else None
     rows = []
     for profile in todo:
         row = Delivery(
@@ -324,7 +420,7 @@ def _create_rows(dispatch: Dispatch, plan: _ChannelPlan, profiles: list[Profile]
             continue
         row.rendered, row.message_extras = rendered, extras
         address, skip = _address(
-            profile, plan.channel, dispatch.recipient_subscription_state, tokens, rendered
+            profile, plan, dispatch.recipient_subscription_state, tokens, rendered
         )
         row.address = address
         if skip:
@@ -446,6 +542,44 @@ def dispatches_stranded(*, older_than: timedelta) -> list[int]:
         Dispatch.objects.filter(
             status=Dispatch.Status.QUEUED, created_at__lt=timezone.now() - older_than
         ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def deliveries_abandoned_fail(*, older_than: timedelta, limit: int = 5000) -> set[int]:
+    """Fail rows left in `sending` longer than `older_than`; returns their dispatches' pks.
+
+    The worker that claimed them died mid-send, so whether the provider got the message is
+    unknown: failing them may lose one message, resending could deliver it twice. A worker
+    that was only slow and answers later still records its real outcome (a final one wins;
+    a "retry later" cannot bring the row back, see delivery_record_outcome).
+    """
+    now = timezone.now()
+    dispatch_pks: set[int] = set()
+    with transaction.atomic():
+        # skip_locked: two sweepers at once split the rows instead of failing them twice.
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.SENDING, updated_at__lt=now - older_than)
+            .order_by("pk")[:limit]
+        )
+        Delivery.objects.filter(
+            pk__in=[row.pk for row in rows], status=Delivery.Status.SENDING
+        ).update(status=Delivery.Status.FAILED, error=ABANDONED_ERROR, updated_at=now)
+        for row in rows:
+            _events(row, ("failed",), {"reason": ABANDONED_ERROR})
+            dispatch_pks.add(row.dispatch_id)
+    for dispatch in Dispatch.objects.filter(pk__in=dispatch_pks):
+        dispatch_progress_update(dispatch=dispatch)
+    if rows:
+        log.warning("failed %d deliveries abandoned in sending by a lost worker", len(rows))
+    return dispatch_pks
+
+
+def dispatches_unfinished(*, pks: set[int]) -> list[int]:
+    return list(
+        Dispatch.objects.filter(pk__in=pks)
+        .exclude(status__in=[Dispatch.Status.DONE, Dispatch.Status.FAILED])
+        .values_list("pk", flat=True)
     )
 
 

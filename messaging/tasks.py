@@ -48,15 +48,22 @@ def dispatch_deliver_task(self, dispatch_pk: int) -> None:
 
 @shared_task(acks_late=True)
 def dispatch_sweep_task() -> int:
-    """Re-enqueue dispatches left queued (their message was lost while the broker was down).
+    """Keep dispatches moving after lost messages and lost workers; returns how many
+    dispatches it re-enqueued.
 
-    Also forgets idempotency answers past their 24 hours.
+    - dispatches left queued (their message was lost while the broker was down);
+    - deliveries left in `sending` by a worker that died mid-send: failed, never resent,
+      and their dispatch re-enqueued so it delivers the rest and finishes;
+    - idempotency answers past their 24 hours are forgotten.
     """
     from .services.dispatch import idempotency_records_purge
 
     idempotency_records_purge()
+    abandoned_after = getattr(settings, "DELIVERY_ABANDONED_AFTER_MINUTES", 15)
+    touched = pipeline.deliveries_abandoned_fail(older_than=timedelta(minutes=abandoned_after))
     minutes = getattr(settings, "DISPATCH_SWEEP_AFTER_MINUTES", 5)
-    stranded = pipeline.dispatches_stranded(older_than=timedelta(minutes=minutes))
-    for dispatch_pk in stranded:
+    stranded = set(pipeline.dispatches_stranded(older_than=timedelta(minutes=minutes)))
+    todo = sorted(stranded | set(pipeline.dispatches_unfinished(pks=touched)))
+    for dispatch_pk in todo:
         dispatch_deliver_task.delay(dispatch_pk)
-    return len(stranded)
+    return len(todo)

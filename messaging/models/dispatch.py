@@ -92,6 +92,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["api_key", "key"], name="unique_idempotency_key")
         ]
 
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key}"
+
 
 class Delivery(models.Model):
     """One message to one profile on one channel; unique, so a retried task never resends."""
@@ -144,6 +147,15 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["dispatch", "profile", "channel"], name="one_delivery_per_recipient"
+            )
+        ]
+        indexes = [
+            # The sweeper looks for rows stuck in sending every minute; a partial index keeps
+            # that a lookup among the few in-flight rows, not a scan of every delivery.
+            models.Index(
+                fields=["updated_at"],
+                name="delivery_sending_since",
+                condition=models.Q(status="sending"),
             )
         ]
 

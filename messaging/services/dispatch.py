@@ -34,6 +34,7 @@ from ..schemas.messages import (
     SendBody,
     send_id_problem,
 )
+from .providers import app_exists
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ SEND_ID_DAILY_QUOTA = 100
 ARCHIVED_TEXT = (
     "The campaign is archived. Unarchive the campaign in order for send requests to take effect."
 )
-# Channels whose app_id names a registered App of this platform (spec §1.1: email and SMS
-# accept any app_id of the workspace).
+# Push channels whose app_id must name a registered App of this platform.
 APP_PLATFORMS = {
     Channel.APPLE_PUSH: App.Platform.IOS,
     Channel.ANDROID_PUSH: App.Platform.ANDROID,
@@ -209,23 +209,29 @@ def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan:
 
 
 def _check_apps(messages: dict[str, dict[str, Any]]) -> None:
-    for channel, message in messages.items():
+    """An SMS or push message naming an app_id must name a registered App (push: one of its
+    platform) — once any App exists. A fresh install without Apps accepts any value, as
+    Braze's docs allow placeholders; email accepts any app_id of the workspace (spec §1.1)."""
+    named = {
+        channel: str(message["app_id"])
+        for channel, message in messages.items()
+        if message.get("app_id") and (channel in APP_PLATFORMS or channel == Channel.SMS)
+    }
+    if not named or not App.objects.exists():
+        return
+    for channel, app_id in named.items():
+        if not app_exists(app_id):
+            raise ApiError(
+                400, "Invalid App ID", [f"messages.{channel}.app_id: no app with this app_id"]
+            )
         platform = APP_PLATFORMS.get(channel)
-        app_id = message.get("app_id")
-        if platform is None or not app_id:
-            continue
-        apps = App.objects.filter(platform=platform)
-        if not apps.exists():
-            continue  # nothing registered yet: any value is accepted, as Braze's docs allow
-        try:
-            known = apps.filter(api_id=uuid.UUID(str(app_id))).exists()
-        except ValueError:
-            known = False
-        if not known:
+        of_platform = App.objects.filter(api_id=uuid.UUID(app_id), platform=platform)
+        if platform and not of_platform.exists():
+            article = "an" if platform.label[0].upper() in "AEIOU" else "a"
             raise ApiError(
                 400,
                 "Invalid App ID",
-                [f"messages.{channel}.app_id: no {platform.label} app with this app_id"],
+                [f"messages.{channel}.app_id: not {article} {platform.label} app"],
             )
 
 

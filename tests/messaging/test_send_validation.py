@@ -356,7 +356,7 @@ def test_broadcast_without_send_id_gets_a_generated_one(api, campaign, variation
     assert SendIdentifier.objects.get(send_id=send_id).generated is True
 
 
-def test_app_id_is_checked_only_once_apps_of_that_platform_exist(api, make_profile):
+def test_push_app_id_is_checked_once_apps_of_that_platform_exist(api, make_profile):
     from messaging.models import App
 
     make_profile()
@@ -413,3 +413,31 @@ def test_broadcasts_count_against_their_own_rate_limit(api, settings):
     assert third.json()["message"] == "Rate Limited"
     # Sends to listed users are not limited by the broadcast scope.
     assert api.post("/messages/send", body({"sms": VALID["sms"]})).status_code == 201
+
+
+def test_sms_and_push_app_id_must_name_a_registered_app_once_any_exists(api, make_profile):
+    from messaging.models import App
+
+    make_profile()
+    sms = {**VALID["sms"], "app_id": "3f1c0000-0000-4000-8000-000000000000"}
+    # No App registered yet (a fresh install): any app_id is accepted.
+    assert api.post("/messages/send", body({"sms": sms})).status_code == 201
+    android = App.objects.create(name="Android", platform=App.Platform.ANDROID)
+    before = Dispatch.objects.count()
+    for message in ({"sms": sms}, {"kindle_push": {**VALID["kindle_push"], "app_id": "nope"}}):
+        response = api.post("/messages/send", body(message))
+        assert response.status_code == 400, message
+        assert response.json()["message"] == "Invalid App ID"
+        assert response.json()["errors"][0].startswith(f"messages.{next(iter(message))}.app_id")
+    assert Dispatch.objects.count() == before  # nothing half-written
+    # SMS takes any registered app, of any platform; push needs an app of its platform.
+    known = {**sms, "app_id": android.app_id}
+    assert api.post("/messages/send", body({"sms": known})).status_code == 201
+    response = api.post(
+        "/messages/send", body({"apple_push": {**VALID["apple_push"], "app_id": android.app_id}})
+    )
+    assert (response.status_code, response.json()["message"]) == (400, "Invalid App ID")
+    assert "not an iOS app" in response.json()["errors"][0]
+    # Email accepts any app_id of the workspace, registered or not (spec §1.1).
+    email = {**VALID["email"], "app_id": "whatever"}
+    assert api.post("/messages/send", body({"email": email})).status_code == 201
