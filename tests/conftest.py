@@ -30,6 +30,24 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Run tasks in-process unless the test drives a real worker.
+
+    CI may set REDIS_URL for the whole suite, which makes Redis the broker; then a
+    `.delay()` would queue for a worker that is not running.
+    """
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def marketer(django_user_model):
     return django_user_model.objects.create_user(

@@ -1,17 +1,20 @@
 """Changes to profiles (Braze "users"): /users/track, aliases, identify, delete, email state.
 
-Requests arrive validated (messaging.schemas.users). Each /users/track object is applied
-in its own savepoint, so one object that cannot be stored is reported and the rest of
-the request still lands, as Braze's partial-success answer promises (spec §3.4).
+Requests arrive validated (messaging.schemas.users). A /users/track request is applied as
+a batch: its profiles are read with a few `__in` queries, every object is applied and
+validated in memory (an object that fails is reported and the rest still lands, as
+Braze's partial-success answer promises, spec §3.4), then bulk statements write it all.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -56,90 +59,11 @@ class TrackResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-# --- finding and creating profiles ------------------------------------------------------
+# --- /users/track: custom attributes ------------------------------------------------------
 
 
 def _alias_q(alias: UserAliasRef) -> Q:
     return Q(aliases__alias_label=alias.alias_label, aliases__alias_name=alias.alias_name)
-
-
-def _find(item: Any) -> Profile | None:
-    """The profile an object names, by the first identifier present (email before phone)."""
-    profiles = Profile.objects.select_for_update()
-    if item.external_id:
-        return profiles.filter(external_id=item.external_id).first()
-    if item.user_alias:
-        return profiles.filter(_alias_q(item.user_alias)).first()
-    if item.braze_id:
-        return profiles.filter(braze_id=item.braze_id).first()
-    if item.email:
-        return profiles.filter(email=item.email).order_by("-updated_at", "-id").first()
-    if item.phone:
-        return profiles.filter(phone=item.phone).order_by("-updated_at", "-id").first()
-    return None
-
-
-def _may_create(item: Any, *, is_attributes: bool) -> bool:
-    if item.braze_id:
-        return False  # Braze IDs are minted here; an unknown one names nobody.
-    if item.user_alias:
-        # Alias-only users are created only by attributes with an explicit false (§3.4);
-        # events and purchases on an alias always update existing users only.
-        return is_attributes and item.update_existing_only is False
-    return item.update_existing_only is not True
-
-
-def _create(item: Any) -> Profile:
-    profile = Profile(external_id=item.external_id or None)
-    if not item.external_id and not item.user_alias:
-        profile.email = item.email or ""
-        profile.phone = "" if item.email else (item.phone or "")
-    if profile.email:
-        _apply_remembered_email_state(profile)
-    profile.full_clean(validate_unique=False, validate_constraints=False)
-    profile.save()
-    if item.user_alias:
-        UserAlias.objects.create(
-            profile=profile, alias_label=item.user_alias.alias_label,
-            alias_name=item.user_alias.alias_name,
-        )
-    return profile
-
-
-def _identity(item: Any) -> tuple[str, ...] | None:
-    """The identifier an object resolves by, as a key for the per-request profile cache."""
-    if item.external_id:
-        return ("external_id", item.external_id)
-    if item.user_alias:
-        return ("alias", item.user_alias.alias_label, item.user_alias.alias_name)
-    if item.braze_id:
-        return ("braze_id", item.braze_id)
-    # Email and phone may name several profiles and change as attributes apply: no cache.
-    return None
-
-
-def _resolve(item: Any, *, is_attributes: bool) -> Profile | None:
-    if is_attributes and getattr(item, "push_token_import", None):
-        existing = PushToken.objects.filter(
-            token__in=[t.token for t in item.push_tokens or []]
-        ).select_related("profile").first()
-        return existing.profile if existing else _create(item)
-    profile = _find(item)
-    if profile is None and _may_create(item, is_attributes=is_attributes):
-        if item.external_id:
-            profile, _ = Profile.objects.get_or_create(external_id=item.external_id)
-        else:
-            profile = _create(item)
-    return profile
-
-
-def _apply_remembered_email_state(profile: Profile) -> None:
-    remembered = EmailSubscriptionState.objects.filter(email=profile.email).first()
-    if remembered is not None:
-        profile.email_subscribe = remembered.state
-
-
-# --- /users/track -----------------------------------------------------------------------
 
 
 def _edit_array(current: Any, add: list[Any], remove: list[Any]) -> list[Any]:
@@ -172,7 +96,22 @@ def apply_custom_attributes(current: dict[str, Any], updates: dict[str, Any]) ->
     return result
 
 
-def _apply_attributes(profile: Profile, item: TrackAttributes) -> None:
+def _may_create(item: Any, *, is_attributes: bool) -> bool:
+    if item.braze_id:
+        return False  # Braze IDs are minted here; an unknown one names nobody.
+    if item.user_alias:
+        # Alias-only users are created only by attributes with an explicit false (§3.4);
+        # events and purchases on an alias always update existing users only.
+        return is_attributes and item.update_existing_only is False
+    return item.update_existing_only is not True
+
+
+def _is_import(item: Any, *, is_attributes: bool) -> bool:
+    return is_attributes and bool(getattr(item, "push_token_import", None))
+
+
+def _apply_attributes(profile: Profile, item: TrackAttributes, remembered: dict[str, str]) -> None:
+    """Change `profile` in memory only; the caller validates, then writes in bulk."""
     given = item.model_fields_set
     for name in _TEXT_COLUMNS:
         if name in given:
@@ -181,14 +120,12 @@ def _apply_attributes(profile: Profile, item: TrackAttributes) -> None:
         new_email = item.email or ""
         if new_email != profile.email:
             profile.email = new_email
-            if new_email and item.email_subscribe is None:
-                _apply_remembered_email_state(profile)
+            if new_email and item.email_subscribe is None and new_email in remembered:
+                profile.email_subscribe = remembered[new_email]
     if "dob" in given:
         profile.dob = item.dob
-    for name in ("email_subscribe", "push_subscribe"):
-        if getattr(item, name) is not None:
-            setattr(profile, name, getattr(item, name))
-    for name in ("email_open_tracking_disabled", "email_click_tracking_disabled"):
+    for name in ("email_subscribe", "push_subscribe", "email_open_tracking_disabled",
+                 "email_click_tracking_disabled"):
         if getattr(item, name) is not None:
             setattr(profile, name, getattr(item, name))
 
@@ -214,24 +151,6 @@ def _apply_attributes(profile: Profile, item: TrackAttributes) -> None:
     custom = item.custom_attributes()
     if custom:
         profile.custom_attributes = apply_custom_attributes(profile.custom_attributes, custom)
-    profile.full_clean(validate_unique=False, validate_constraints=False)
-    profile.save()
-
-    if "email_subscribe" in given and profile.email and item.email_subscribe:
-        _remember_email_state(profile.email, item.email_subscribe)
-    for token in item.push_tokens or []:
-        # A token belongs to one device, so it moves to the profile that reports it last.
-        PushToken.objects.update_or_create(
-            app_id=token.app_id, token=token.token,
-            defaults={"profile": profile, "device_id": token.device_id or "",
-                      "invalidated_at": None},
-        )
-    if item.date_of_last_session is not None:
-        version = custom.get("app_version")
-        analytics_services.app_session_record(
-            profile_id=profile.pk, time=item.date_of_last_session,
-            app_version=version if isinstance(version, str) else "",
-        )
 
 
 def _record_event(profile: Profile, item: TrackEvent) -> None:
@@ -249,6 +168,371 @@ def _record_purchase(profile: Profile, item: TrackPurchase) -> None:
     )
 
 
+# --- /users/track: one request as a batch ---------------------------------------------------
+
+AliasKey = tuple[str, str]
+Located = tuple[str, int]  # (input_array, index) of an object in the request
+CONFLICT = "conflicts with another profile (identifier or token in use)"
+# Columns /users/track may change; only those that did change are written back.
+_TRACKED_COLUMNS = (*_TEXT_COLUMNS, "email", "dob", "email_subscribe", "push_subscribe",
+                    "email_open_tracking_disabled", "email_click_tracking_disabled",
+                    "standard_extras", "custom_attributes")
+# Columns /users/track never changes need no re-validation (12 ms per 75 objects).
+_UNTRACKED = [f.name for f in Profile._meta.concrete_fields if f.name not in _TRACKED_COLUMNS]
+
+
+def _profiles_update(profiles: list[Profile], columns: list[str]) -> None:
+    """Write `columns` of many profiles in one UPDATE.
+
+    Django's bulk_update builds a CASE WHEN per row and column and spent ~100 ms of CPU
+    on 75 profiles (most of a request); on PostgreSQL one UPDATE … FROM (VALUES …) with
+    the same per-field preparation does it in a few milliseconds.
+    """
+    if connection.vendor != "postgresql":
+        Profile.objects.bulk_update(profiles, columns)
+        return
+    qn = connection.ops.quote_name
+    pk = Profile._meta.pk
+    fields = [Profile._meta.get_field(name) for name in columns]
+    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in [pk, *fields]) + ")"
+    params: list[Any] = []
+    for profile in profiles:
+        params.append(profile.pk)
+        params.extend(f.get_db_prep_save(getattr(profile, f.attname), connection)
+                      for f in fields)
+    names = ", ".join(qn(f.column) for f in [pk, *fields])
+    sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
+    table = qn(Profile._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(profiles))}) "
+            f"AS v({names}) WHERE {table}.{qn(pk.column)} = v.{qn(pk.column)}",
+            params,
+        )
+
+
+class _TrackBatch:
+    """The profiles one /users/track request names, read with a few `__in` queries, changed
+    in memory object by object (in request order), then written with bulk statements.
+
+    Objects are resolved exactly as one-by-one processing would: an alias-only or
+    email-only profile made by an earlier object is found by later ones, an email set by
+    an earlier object makes that profile the most recently updated for an email lookup.
+    """
+
+    def __init__(self, steps: list[tuple[str, list[tuple[int, Any]], bool]]) -> None:
+        self.steps = steps
+        self.errors: list[dict[str, Any]] = []
+        self.by_external_id: dict[str, Profile] = {}
+        self.by_braze_id: dict[str, Profile] = {}
+        self.by_alias: dict[AliasKey, Profile] = {}
+        self.by_email: dict[str, list[Profile]] = defaultdict(list)
+        self.by_phone: dict[str, list[Profile]] = defaultdict(list)
+        # (app_id, token) -> [order, profile]; order: the row's pk, or after every row.
+        self.tokens: dict[tuple[str, str], list[Any]] = {}
+        self.remembered: dict[str, str] = {}
+        # External IDs pre-created as bare rows, and not yet "born": the object that
+        # creates them one-by-one has not been reached (or failed validation).
+        self.unborn: dict[str, str] = {}  # external_id -> braze_id we inserted
+        self.touch: dict[int, int] = {}  # id(profile) -> order of its last change
+        self.original: dict[int, dict[str, Any]] = {}  # pk -> tracked columns as read
+        self.new_profiles: list[Profile] = []
+        self.new_aliases: list[tuple[Profile, AliasKey]] = []
+        self.users: dict[int, list[Located]] = defaultdict(list)  # id(profile) -> objects
+        self.token_writes: dict[tuple[str, str], tuple[Profile, str]] = {}
+        self.email_states: dict[str, str] = {}
+        self.sessions: list[tuple[Profile, Any, str]] = []
+        self.records: list[tuple[str, int, Profile, Any]] = []
+
+    # --- reading ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        external_ids, braze_ids, emails, phones = set(), set(), set(), set()
+        aliases: set[AliasKey] = set()
+        tokens: set[str] = set()
+        import_tokens: set[str] = set()
+        remembered_emails: set[str] = set()
+        for _, items, is_attributes in self.steps:
+            for _, item in items:
+                if is_attributes:
+                    tokens.update(t.token for t in item.push_tokens or [])
+                    if item.email:
+                        remembered_emails.add(item.email)
+                if _is_import(item, is_attributes=is_attributes):
+                    import_tokens.update(t.token for t in item.push_tokens or [])
+                elif item.external_id:
+                    external_ids.add(item.external_id)
+                elif item.user_alias:
+                    aliases.add((item.user_alias.alias_label, item.user_alias.alias_name))
+                elif item.braze_id:
+                    braze_ids.add(item.braze_id)
+                elif item.email:
+                    emails.add(item.email)
+                elif item.phone:
+                    phones.add(item.phone)
+
+        if external_ids:
+            self._precreate(external_ids)
+        profile_ids: set[int] = set()
+        alias_rows: list[tuple[str, str, int]] = []
+        if aliases:
+            match = Q()
+            for label, name in aliases:
+                match |= Q(alias_label=label, alias_name=name)
+            alias_rows = list(UserAlias.objects.filter(match)
+                              .values_list("alias_label", "alias_name", "profile_id"))
+            profile_ids.update(row[2] for row in alias_rows)
+        token_rows: list[tuple[int, str, str, int]] = []
+        if tokens:
+            token_rows = list(PushToken.objects.filter(token__in=tokens).order_by("pk")
+                              .values_list("pk", "app_id", "token", "profile_id"))
+            profile_ids.update(row[3] for row in token_rows if row[2] in import_tokens)
+
+        match = Q(pk__in=profile_ids) if profile_ids else Q()
+        for column, values in (("external_id", external_ids), ("braze_id", braze_ids),
+                              ("email", emails), ("phone", phones)):
+            if values:
+                match |= Q(**{f"{column}__in": values})
+        by_pk: dict[int, Profile] = {}
+        if match:
+            # Rows are locked in primary-key order so that concurrent requests naming the
+            # same users wait for each other instead of deadlocking.
+            for profile in Profile.objects.select_for_update().filter(match).order_by("pk"):
+                by_pk[profile.pk] = profile
+                self.original[profile.pk] = {c: getattr(profile, c) for c in _TRACKED_COLUMNS}
+                if profile.external_id:
+                    self.by_external_id[profile.external_id] = profile
+                self.by_braze_id[profile.braze_id] = profile
+                if profile.email:
+                    self.by_email[profile.email].append(profile)
+                if profile.phone:
+                    self.by_phone[profile.phone].append(profile)
+        for label, name, profile_id in alias_rows:
+            if profile_id in by_pk:
+                self.by_alias[(label, name)] = by_pk[profile_id]
+        for pk, app_id, token, profile_id in token_rows:
+            self.tokens[(app_id, token)] = [pk, by_pk.get(profile_id)]
+        if remembered_emails:
+            self.remembered = dict(EmailSubscriptionState.objects.filter(
+                email__in=remembered_emails).values_list("email", "state"))
+
+    def _precreate(self, external_ids: set[str]) -> None:
+        """Insert bare rows for the external IDs some object may create.
+
+        INSERT … ON CONFLICT DO NOTHING: a concurrent request creating the same user makes
+        this a no-op (its row is read instead), never an IntegrityError.
+        """
+        existing = set(Profile.objects.filter(external_id__in=external_ids)
+                       .values_list("external_id", flat=True))
+        wanted: dict[str, Profile] = {}
+        for _, items, is_attributes in self.steps:
+            for _, item in items:
+                external_id = item.external_id
+                if (external_id and external_id not in existing and external_id not in wanted
+                        and not _is_import(item, is_attributes=is_attributes)
+                        and _may_create(item, is_attributes=is_attributes)):
+                    wanted[external_id] = Profile(external_id=external_id)
+        if wanted:
+            Profile.objects.bulk_create(
+                [wanted[x] for x in sorted(wanted)], ignore_conflicts=True)
+            self.unborn = {x: profile.braze_id for x, profile in wanted.items()}
+
+    # --- resolving, in request order ------------------------------------------------------
+
+    def _newest(self, candidates: list[Profile]) -> Profile | None:
+        # One-by-one processing would have saved every changed profile (updated_at = now),
+        # so changed ones rank first, in the order of their last change.
+        def rank(profile: Profile) -> tuple[Any, ...]:
+            return (self.touch.get(id(profile), 0), profile.updated_at, profile.pk or 0)
+        return max(candidates, key=rank) if candidates else None
+
+    def _resolve(self, item: Any, *, is_attributes: bool) -> tuple[Profile | None, bool]:
+        """(profile, is_new): the profile an object names, or a new unsaved one."""
+        if _is_import(item, is_attributes=is_attributes):
+            wanted = {t.token for t in item.push_tokens or []}
+            known = [entry for (_, token), entry in self.tokens.items()
+                     if token in wanted and entry[1] is not None]
+            if known:
+                return min(known, key=lambda entry: entry[0])[1], False
+            return self._new(item), True
+        may_create = _may_create(item, is_attributes=is_attributes)
+        if item.external_id:
+            if item.external_id in self.unborn:
+                if not may_create:
+                    return None, False
+                del self.unborn[item.external_id]
+            return self.by_external_id.get(item.external_id), False
+        if item.user_alias:
+            key = (item.user_alias.alias_label, item.user_alias.alias_name)
+            profile = self.by_alias.get(key)
+        elif item.braze_id:
+            profile = self.by_braze_id.get(item.braze_id)
+        elif item.email:
+            profile = self._newest(self.by_email.get(item.email, []))
+        else:
+            profile = self._newest(self.by_phone.get(item.phone, []))
+        if profile is None and may_create:
+            return self._new(item), True
+        return profile, False
+
+    def _new(self, item: Any) -> Profile:
+        profile = Profile()
+        if not item.user_alias:
+            profile.email = item.email or ""
+            profile.phone = "" if item.email else (item.phone or "")
+        if profile.email in self.remembered:
+            profile.email_subscribe = self.remembered[profile.email]
+        return profile
+
+    def _register(self, profile: Profile, item: Any) -> None:
+        """Index a new profile, as if it had been saved."""
+        self.new_profiles.append(profile)
+        self.by_braze_id[profile.braze_id] = profile
+        if item.user_alias:
+            key = (item.user_alias.alias_label, item.user_alias.alias_name)
+            self.by_alias[key] = profile
+            self.new_aliases.append((profile, key))
+
+    def _reindex(self, profile: Profile, old_email: str, old_phone: str) -> None:
+        for index, old, new in ((self.by_email, old_email, profile.email),
+                                (self.by_phone, old_phone, profile.phone)):
+            if old == new:
+                continue
+            if old and profile in index[old]:
+                index[old].remove(profile)
+            if new and profile not in index[new]:
+                index[new].append(profile)
+
+    def apply(self) -> None:
+        order = 0
+        for array, items, is_attributes in self.steps:
+            for index, item in items:
+                order += 1
+                unborn_before = dict(self.unborn)
+                profile, is_new = self._resolve(item, is_attributes=is_attributes)
+                if profile is None:
+                    continue  # names nobody and may not create: skipped silently (§3.4)
+                if is_attributes:
+                    snapshot = profile.__dict__.copy()
+                    old_email, old_phone = profile.email, profile.phone
+                    _apply_attributes(profile, item, self.remembered)
+                    try:
+                        profile.full_clean(exclude=_UNTRACKED, validate_unique=False,
+                                           validate_constraints=False)
+                    except ValidationError as exc:
+                        # Validated before anything is written: the object is reported
+                        # and leaves no trace, the others go on.
+                        profile.__dict__.update(snapshot)
+                        self.unborn = unborn_before
+                        self.errors.append({"type": "; ".join(exc.messages),
+                                            "input_array": array, "index": index})
+                        continue
+                    self._after_attributes(profile, item, old_email, old_phone)
+                else:
+                    self.records.append((array, index, profile, item))
+                if is_new:
+                    self._register(profile, item)
+                    self._reindex(profile, "", "")
+                if is_attributes or is_new:
+                    self.touch[id(profile)] = order
+                self.users[id(profile)].append((array, index))
+
+    def _after_attributes(self, profile: Profile, item: TrackAttributes, old_email: str,
+                          old_phone: str) -> None:
+        self._reindex(profile, old_email, old_phone)
+        if "email_subscribe" in item.model_fields_set and profile.email and item.email_subscribe:
+            self.email_states[profile.email] = item.email_subscribe
+            self.remembered[profile.email] = item.email_subscribe
+        for token in item.push_tokens or []:
+            # A token belongs to one device, so it moves to the profile that reports it last.
+            key = (token.app_id, token.token)
+            self.token_writes[key] = (profile, token.device_id or "")
+            entry = self.tokens.setdefault(key, [float("inf"), profile])
+            entry[1] = profile
+        if item.date_of_last_session is not None:
+            version = item.custom_attributes().get("app_version")
+            self.sessions.append((profile, item.date_of_last_session,
+                                  version if isinstance(version, str) else ""))
+
+    # --- writing ------------------------------------------------------------------------
+
+    def write(self) -> None:
+        now = timezone.now()
+        if self.new_profiles:
+            Profile.objects.bulk_create(self.new_profiles)
+        lost = self._write_aliases()
+        changed: list[Profile] = []
+        columns: set[str] = set()
+        seen: set[int] = set()
+        for profile in self.by_braze_id.values():
+            if profile.pk in self.original and profile.pk not in seen:
+                seen.add(profile.pk)
+                before = self.original[profile.pk]
+                diff = {c for c in _TRACKED_COLUMNS if getattr(profile, c) != before[c]}
+                if diff:
+                    profile.updated_at = now
+                    changed.append(profile)
+                    columns |= diff
+        if changed:
+            _profiles_update(changed, sorted(columns | {"updated_at"}))
+        if self.unborn:
+            # Pre-created for an object that then failed validation: never created.
+            Profile.objects.filter(braze_id__in=self.unborn.values(),
+                                   external_id__in=self.unborn).delete()
+        tokens = [PushToken(app_id=app_id, token=token, profile=profile, device_id=device,
+                            invalidated_at=None)
+                  for (app_id, token), (profile, device) in sorted(self.token_writes.items())
+                  if id(profile) not in lost]
+        if tokens:
+            PushToken.objects.bulk_create(
+                tokens, update_conflicts=True, unique_fields=["app_id", "token"],
+                update_fields=["profile", "device_id", "invalidated_at"])
+        if self.email_states:
+            EmailSubscriptionState.objects.bulk_create(
+                [EmailSubscriptionState(email=e, state=s)
+                 for e, s in sorted(self.email_states.items())],
+                update_conflicts=True, unique_fields=["email"],
+                update_fields=["state", "updated_at"])
+        for profile, time, version in self.sessions:
+            if id(profile) not in lost:
+                analytics_services.app_session_record(
+                    profile_id=profile.pk, time=time, app_version=version)
+        for array, index, profile, item in self.records:
+            if id(profile) in lost:
+                continue
+            try:
+                if array == "events":
+                    _record_event(profile, item)
+                else:
+                    _record_purchase(profile, item)
+            except IntegrityError:
+                # Rolled back by the recording function's own savepoint.
+                self.errors.append({"type": CONFLICT, "input_array": array, "index": index})
+
+    def _write_aliases(self) -> set[int]:
+        """Insert the aliases of new alias-only profiles; return id() of those that lost.
+
+        A concurrent request may have taken the same (label, name) meanwhile: its profile
+        wins, ours is removed and every object that used it is reported as a conflict.
+        """
+        if not self.new_aliases:
+            return set()
+        UserAlias.objects.bulk_create(
+            [UserAlias(profile=p, alias_label=label, alias_name=name)
+             for p, (label, name) in self.new_aliases], ignore_conflicts=True)
+        ours = {p.pk: p for p, _ in self.new_aliases}
+        kept = set(UserAlias.objects.filter(profile_id__in=ours)
+                   .values_list("profile_id", flat=True))
+        losers = [p for pk, p in ours.items() if pk not in kept]
+        if not losers:
+            return set()
+        Profile.objects.filter(pk__in=[p.pk for p in losers]).delete()
+        for profile in losers:
+            for array, index in self.users[id(profile)]:
+                self.errors.append({"type": CONFLICT, "input_array": array, "index": index})
+        return {id(p) for p in losers}
+
+
 @transaction.atomic
 def profiles_track(
     *,
@@ -259,42 +543,22 @@ def profiles_track(
     """Apply validated /users/track objects, given with their index in the request.
 
     Attributes first, then events, then purchases (spec §3.4). An object whose user does
-    not exist and may not be created is skipped silently, as Braze does. One transaction
-    for the request (one commit, not 225); each object is a savepoint inside it.
+    not exist and may not be created is skipped silently, as Braze does. The profiles of
+    the whole request are read with a few `__in` queries and every object is applied and
+    validated in memory first; then one transaction writes them with bulk statements, so
+    the number of queries for attributes does not grow with the number of objects.
     """
-    result = TrackResult()
-    seen: dict[tuple[str, ...], Profile] = {}
-    steps = (
-        ("attributes", attributes, _apply_attributes, True),
-        ("events", events, _record_event, False),
-        ("purchases", purchases, _record_purchase, False),
-    )
-    for array, items, apply, is_attributes in steps:
-        if items is None:
-            continue
-        processed = 0
-        for index, item in items:
-            identity = _identity(item)
-            try:
-                with transaction.atomic():
-                    # One user often appears in attributes, events and purchases of the
-                    # same request: look them up once (the row stays locked meanwhile).
-                    profile = seen.get(identity) if identity else None
-                    if profile is None:
-                        profile = _resolve(item, is_attributes=is_attributes)
-                    if profile is not None:
-                        apply(profile, item)
-                        if identity:
-                            seen[identity] = profile
-                processed += 1
-            except IntegrityError:
-                # The savepoint rolled back; the in-memory profile may be ahead of the row.
-                seen.pop(identity, None)
-                result.errors.append({
-                    "type": "conflicts with another profile (identifier or token in use)",
-                    "input_array": array, "index": index,
-                })
-        setattr(result, f"{array}_processed", processed)
+    steps = [(name, items, name == "attributes")
+             for name, items in (("attributes", attributes), ("events", events),
+                                 ("purchases", purchases)) if items is not None]
+    batch = _TrackBatch([(name, items, is_attr) for name, items, is_attr in steps if items])
+    batch.load()
+    batch.apply()
+    batch.write()
+    result = TrackResult(errors=batch.errors)
+    for name, items, _ in steps:
+        failed = sum(1 for e in batch.errors if e["input_array"] == name)
+        setattr(result, f"{name}_processed", len(items) - failed)
     return result
 
 
