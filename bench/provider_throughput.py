@@ -37,7 +37,7 @@ from messaging.channels import adm, apns, fcm, twilio, webpush  # noqa: E402
 from messaging.channels.base import Outgoing, Result  # noqa: E402
 from messaging.channels.sandbox import SandboxAdapter  # noqa: E402
 from tests.fakes.adm import FakeAdm  # noqa: E402
-from tests.fakes.apns import FakeApns, make_p8  # noqa: E402
+from tests.fakes.apns import KEY_ID, TEAM_ID, FakeApns, make_p8  # noqa: E402
 from tests.fakes.fcm import FakeFcm, make_service_account  # noqa: E402
 from tests.fakes.tls import local_tls  # noqa: E402
 from tests.fakes.twilio import FakeTwilio  # noqa: E402
@@ -116,25 +116,19 @@ def main() -> None:
     def item(address: str, payload: dict, n: int) -> Outgoing:
         return Outgoing(message_id=f"{n:032d}", address=address, payload=payload)
 
-    rows.append(
-        (
-            "sandbox",
-            _measure(
-                SandboxAdapter("apple_push"),
-                lambda n: item("ab" * 32, {"alert": "hi"}, n),
-                args.messages,
-                args.batch,
-                "sandbox",
-            ),
-        )
-    )
+    def measure(label: str, adapter, make_item, messages: int = args.messages) -> None:
+        rows.append((label, _measure(adapter, make_item, messages, args.batch, label)))
+        if hasattr(adapter, "close"):  # the sandbox holds no connections to close
+            adapter.close()
+
+    measure("sandbox", SandboxAdapter("apple_push"), lambda n: item("ab" * 32, {"alert": "hi"}, n))
 
     p8 = make_p8()
     account = make_service_account()
     # Every server starts before the first adapter: forking after the adapters' event-loop
     # thread exists would copy a process with a running thread.
     servers = {
-        "apns": InProcess(lambda: FakeApns(p8=p8, team_id="T", key_id="K", topic="bench")),
+        "apns": InProcess(lambda: FakeApns(p8=p8, topic="bench")),
         "fcm": InProcess(lambda: FakeFcm(account)),
         "adm": InProcess(lambda: FakeAdm(client_id="c", client_secret="s")),
         "twilio": InProcess(lambda: FakeTwilio(account_sid="AC" + "1" * 32, auth_token="tok")),
@@ -148,110 +142,60 @@ def main() -> None:
     account["token_uri"] = f"{urls['fcm']}/token"
     subscriptions = [s.replace("https://placeholder", urls["webpush"]) for s in subscriptions]
 
+    # The sequential rows (one request in flight) send a quarter as many: they are slow.
     for label, concurrency in (("apns (HTTP/2, concurrent)", 200), ("apns sequential", 1)):
-        adapter = apns.ApnsAdapter(
-            apns.ApnsConfig(
-                team_id="T",
-                key_id="K",
-                topic="bench",
-                private_key=p8,
-                base_url=urls["apns"],
-                verify=verify,
-                concurrency=concurrency,
-            )
+        config = apns.ApnsConfig(
+            team_id=TEAM_ID,
+            key_id=KEY_ID,
+            topic="bench",
+            private_key=p8,
+            base_url=urls["apns"],
+            verify=verify,
+            concurrency=concurrency,
         )
-        rows.append(
-            (
-                label,
-                _measure(
-                    adapter,
-                    lambda n: item(f"{abs(n):064x}", {"alert": "hi", "badge": 1}, n),
-                    args.messages if concurrency > 1 else args.messages // 4,
-                    args.batch,
-                    label,
-                ),
-            )
+        measure(
+            label,
+            apns.ApnsAdapter(config),
+            lambda n: item(f"{abs(n):064x}", {"alert": "hi", "badge": 1}, n),
+            args.messages if concurrency > 1 else args.messages // 4,
         )
-        adapter.close()
-
-    adapter = fcm.FcmAdapter(
-        fcm.FcmConfig(service_account=account, base_url=urls["fcm"], verify=verify)
+    measure(
+        "fcm",
+        fcm.FcmAdapter(fcm.FcmConfig(service_account=account, base_url=urls["fcm"], verify=verify)),
+        lambda n: item(f"t{n}", {"alert": "hi", "title": "t"}, n),
     )
-    rows.append(
-        (
-            "fcm",
-            _measure(
-                adapter,
-                lambda n: item(f"t{n}", {"alert": "hi", "title": "t"}, n),
-                args.messages,
-                args.batch,
-                "fcm",
-            ),
-        )
+    measure(
+        "adm",
+        adm.AdmAdapter(
+            adm.AdmConfig(client_id="c", client_secret="s", base_url=urls["adm"], verify=verify)
+        ),
+        lambda n: item(f"r{n}", {"alert": "hi", "title": "t"}, n),
     )
-    adapter.close()
-
-    adapter = adm.AdmAdapter(
-        adm.AdmConfig(client_id="c", client_secret="s", base_url=urls["adm"], verify=verify)
-    )
-    rows.append(
-        (
-            "adm",
-            _measure(
-                adapter,
-                lambda n: item(f"r{n}", {"alert": "hi", "title": "t"}, n),
-                args.messages,
-                args.batch,
-                "adm",
-            ),
-        )
-    )
-    adapter.close()
-
     private, _ = webpush.generate_vapid_keys()
-    adapter = webpush.WebPushAdapter(
-        webpush.WebPushConfig(vapid_private_key=private, subject="mailto:b@x.test", verify=verify)
+    measure(
+        "webpush (RFC 8291 encrypt)",
+        webpush.WebPushAdapter(
+            webpush.WebPushConfig(
+                vapid_private_key=private, subject="mailto:b@x.test", verify=verify
+            )
+        ),
+        lambda n: item(subscriptions[n % 50], {"alert": "hi", "title": "t"}, n),
     )
-    rows.append(
-        (
-            "webpush (RFC 8291 encrypt)",
-            _measure(
-                adapter,
-                lambda n: item(subscriptions[n % 50], {"alert": "hi", "title": "t"}, n),
-                args.messages,
-                args.batch,
-                "webpush (RFC 8291 encrypt)",
-            ),
-        )
-    )
-    adapter.close()
-
     for label, concurrency in (("twilio (pooled, concurrent)", 20), ("twilio sequential", 1)):
-        adapter = twilio.TwilioAdapter(
-            twilio.TwilioConfig(
-                account_sid="AC" + "1" * 32,
-                auth_token="tok",
-                senders={"g": "+15550001111"},
-                base_url=urls["twilio"],
-                verify=verify,
-                concurrency=concurrency,
-            )
+        config = twilio.TwilioConfig(
+            account_sid="AC" + "1" * 32,
+            auth_token="tok",
+            senders={"g": "+15550001111"},
+            base_url=urls["twilio"],
+            verify=verify,
+            concurrency=concurrency,
         )
-        rows.append(
-            (
-                label,
-                _measure(
-                    adapter,
-                    lambda n: item(
-                        f"+1555{abs(n):07d}", {"body": "hi", "subscription_group_id": "g"}, n
-                    ),
-                    args.messages if concurrency > 1 else args.messages // 4,
-                    args.batch,
-                    label,
-                ),
-            )
+        measure(
+            label,
+            twilio.TwilioAdapter(config),
+            lambda n: item(f"+1555{abs(n):07d}", {"body": "hi", "subscription_group_id": "g"}, n),
+            args.messages if concurrency > 1 else args.messages // 4,
         )
-        adapter.close()
 
     for server in servers.values():
         server.__exit__()

@@ -277,12 +277,23 @@ _STATUS = {
 }
 
 
-def _events(delivery: Delivery, kinds: tuple[str, ...], properties: dict[str, Any]) -> None:
+def delivery_events_record(
+    delivery: Delivery,
+    kinds: tuple[str, ...],
+    properties: dict[str, Any],
+    *,
+    dedupe_prefix: str = "",
+) -> None:
+    """Engagement events of one delivery, one per kind, each recorded at most once.
+
+    `dedupe_prefix` keeps events from another source (e.g. SMS status callbacks) apart
+    from the pipeline's own for the same delivery and kind.
+    """
     for kind in kinds:
         engagement_record(
             kind=kind,
             channel=delivery.channel,
-            dedupe_key=f"{delivery.message_id}:{kind}",
+            dedupe_key=f"{dedupe_prefix}{delivery.message_id}:{kind}",
             campaign_id=delivery.campaign_id,
             variation_id=delivery.variation_id,
             send_id=delivery.send_id,
@@ -335,7 +346,7 @@ def delivery_record_outcome(
         properties = {"message_extras": delivery.message_extras} if delivery.message_extras else {}
         if outcome.details:
             properties["provider"] = outcome.details
-        _events(delivery, kinds, properties)
+        delivery_events_record(delivery, kinds, properties)
         if outcome.invalidate_address and delivery.channel in PUSH_CHANNELS:
             PushToken.objects.filter(
                 token__in=delivery.address.split("\n"), invalidated_at__isnull=True
@@ -436,7 +447,7 @@ def _create_rows(dispatch: Dispatch, plan: _ChannelPlan, profiles: list[Profile]
         error__startswith="Liquid rendering failed",
     )
     for delivery in failed_renders:
-        _events(delivery, ("failed",), {"reason": delivery.error})
+        delivery_events_record(delivery, ("failed",), {"reason": delivery.error})
 
 
 def _claim(dispatch: Dispatch, plan: _ChannelPlan, profiles: list[Profile]) -> list[Delivery]:
@@ -566,7 +577,7 @@ def deliveries_abandoned_fail(*, older_than: timedelta, limit: int = 5000) -> se
             pk__in=[row.pk for row in rows], status=Delivery.Status.SENDING
         ).update(status=Delivery.Status.FAILED, error=ABANDONED_ERROR, updated_at=now)
         for row in rows:
-            _events(row, ("failed",), {"reason": ABANDONED_ERROR})
+            delivery_events_record(row, ("failed",), {"reason": ABANDONED_ERROR})
             dispatch_pks.add(row.dispatch_id)
     for dispatch in Dispatch.objects.filter(pk__in=dispatch_pks):
         dispatch_progress_update(dispatch=dispatch)

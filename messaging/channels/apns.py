@@ -20,6 +20,7 @@ import jwt
 
 from . import http
 from .base import Outcome, Outgoing, Result
+from .payload import copy_fields
 
 PRODUCTION_URL = "https://api.push.apple.com"
 SANDBOX_URL = "https://api.sandbox.push.apple.com"
@@ -73,16 +74,18 @@ def build_request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
         aps["alert"] = {ALERT_KEYS[k]: v for k, v in alert.items() if k in ALERT_KEYS}
     elif alert:
         aps["alert"] = alert
-    for source, target in (
-        ("badge", "badge"),
-        ("sound", "sound"),
-        ("category", "category"),
-        ("notification_group_thread_id", "thread-id"),
-        ("interruption_level", "interruption-level"),
-        ("relevance_score", "relevance-score"),
-    ):
-        if payload.get(source) is not None:
-            aps[target] = payload[source]
+    copy_fields(
+        payload,
+        aps,
+        (
+            ("badge", "badge"),
+            ("sound", "sound"),
+            ("category", "category"),
+            ("notification_group_thread_id", "thread-id"),
+            ("interruption_level", "interruption-level"),
+            ("relevance_score", "relevance-score"),
+        ),
+    )
     background = bool(payload.get("content-available"))
     if background:
         aps["content-available"] = 1
@@ -118,25 +121,18 @@ def build_request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
     return body, headers
 
 
-class ApnsAdapter:
+class ApnsAdapter(http.HttpProviderAdapter):
     name = "apns"
 
     def __init__(self, config: ApnsConfig) -> None:
-        self.config = config
+        # Few connections: each HTTP/2 connection carries a whole batch as streams.
+        super().__init__(config, max_connections=4, http2=True)
         self.base_url = (
             config.base_url or (SANDBOX_URL if config.use_sandbox_host else PRODUCTION_URL)
         ).rstrip("/")
         self._jwt = ""
         self._jwt_issued = 0.0
         self.jwt_issued_count = 0
-        self._client = http.on_loop(
-            lambda: httpx.AsyncClient(
-                http2=True,
-                verify=config.verify,
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
-            )
-        )
 
     def provider_token(self, now: float | None = None) -> str:
         """The signed JWT, re-signed once it is TOKEN_LIFETIME old."""
@@ -151,9 +147,6 @@ class ApnsAdapter:
             self._jwt_issued = now
             self.jwt_issued_count += 1
         return self._jwt
-
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
-        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
 
     async def _send_one(self, item: Outgoing) -> Outcome:
         body, headers = build_request(item.payload)
@@ -193,15 +186,8 @@ class ApnsAdapter:
             reason = response.json().get("reason", "")
         except ValueError:
             reason = ""
-        details = {"reason": reason, "status": response.status_code}
-        if response.status_code == 410 or reason in DEAD_TOKEN_REASONS:
-            return Outcome(
-                Result.BOUNCED,
-                provider_response=http.short(response),
-                invalidate_address=True,
-                details=details,
-            )
-        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
-
-    def close(self) -> None:
-        http.run(self._client.aclose())
+        return http.refused(
+            response,
+            {"reason": reason, "status": response.status_code},
+            dead=response.status_code == 410 or reason in DEAD_TOKEN_REASONS,
+        )

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import jwt
 
-from . import http
+from . import http, oauth
 from .base import Outcome, Outgoing, Result
+from .payload import copy_fields, priority
 
 FCM_URL = "https://fcm.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -57,17 +58,19 @@ def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The FCM v1 `message` for one Braze `android_push` object."""
     extra = dict(payload.get("extra") or {})
     data = dict(extra)
-    for source, target in (
-        ("custom_uri", "uri"),
-        ("use_webview", "ab_use_webview"),
-        ("summary_text", "summary_text"),
-        ("push_icon_image_url", "ab_iu"),
-        ("buttons", "ab_ab"),
-        ("conversation_data", "ab_cd"),
-        ("notification_id", "ab_nid"),
-    ):
-        if payload.get(source) is not None:
-            data[target] = payload[source]
+    copy_fields(
+        payload,
+        data,
+        (
+            ("custom_uri", "uri"),
+            ("use_webview", "ab_use_webview"),
+            ("summary_text", "summary_text"),
+            ("push_icon_image_url", "ab_iu"),
+            ("buttons", "ab_ab"),
+            ("conversation_data", "ab_cd"),
+            ("notification_id", "ab_nid"),
+        ),
+    )
     android: dict[str, Any] = {}
     if payload.get("android_priority") in ("normal", "high"):
         android["priority"] = payload["android_priority"].upper()
@@ -90,10 +93,10 @@ def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
             notification["channel_id"] = payload["notification_channel_id"]
         if payload.get("sound"):
             notification["sound"] = payload["sound"]
-        priority = payload.get("priority")
-        if isinstance(priority, int) and not isinstance(priority, bool):
+        level = priority(payload)
+        if level is not None:
             notification["notification_priority"] = NOTIFICATION_PRIORITY.get(
-                priority, "PRIORITY_DEFAULT"
+                level, "PRIORITY_DEFAULT"
             )
         if isinstance(payload.get("accent_color"), int):
             notification["color"] = f"#{payload['accent_color'] & 0xFFFFFF:06x}"
@@ -108,21 +111,13 @@ def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-class FcmAdapter:
+class FcmAdapter(http.HttpProviderAdapter):
     name = "fcm"
 
     def __init__(self, config: FcmConfig) -> None:
-        self.config = config
+        super().__init__(config, max_connections=50, http2=True)
         self.base_url = (config.base_url or FCM_URL).rstrip("/")
-        self.token = http.CachedToken(self._fetch_token)
-        self._client = http.on_loop(
-            lambda: httpx.AsyncClient(
-                http2=True,
-                verify=config.verify,
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
-            )
-        )
+        self.token = oauth.OAuthTokenCache(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
         account = self.config.service_account
@@ -140,40 +135,26 @@ class FcmAdapter:
             algorithm="RS256",
             headers={"kid": account.get("private_key_id", "")},
         )
-        response = await self._client.post(
+        return await oauth.token_request(
+            self._client,
             token_uri,
-            data={
-                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "assertion": assertion,
-            },
+            {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
         )
-        response.raise_for_status()
-        body = response.json()
-        return body["access_token"], float(body.get("expires_in", 3600))
-
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
-        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
 
     async def _send_one(self, item: Outgoing) -> Outcome:
         url = f"{self.base_url}/v1/projects/{self.config.project_id}/messages:send"
         body = {"message": build_message(item.address, item.payload)}
 
         async def send() -> httpx.Response:
-            try:
-                token = await self.token.get()
-            except httpx.HTTPStatusError as exc:
-                # The token endpoint's own 4xx (bad key) is final; its 5xx is retried.
-                return exc.response
-            return await self._client.post(
-                url, json=body, headers={"authorization": f"Bearer {token}"}
-            )
+            return await self.token.post(self._client, url, json=body)
 
-        outcome = await http.send_with_retry(send, self._interpret, self.config.retry)
-        if outcome.details.get("status") == 401:
-            # The cached access token was revoked or expired early: fetch a new one once.
-            self.token.invalidate()
-            outcome = await http.send_with_retry(send, self._interpret, self.config.retry)
-        return outcome
+        # FCM answers 401 to a revoked or early-expired access token.
+        return await self.token.send_with_retry(
+            send,
+            self._interpret,
+            self.config.retry,
+            token_refused=lambda outcome: outcome.details.get("status") == 401,
+        )
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:
@@ -194,15 +175,8 @@ class FcmAdapter:
             error_code = error_code or error.get("status", "")
         except (ValueError, AttributeError):
             pass
-        details = {"status": response.status_code, "error_code": error_code}
-        if error_code == "UNREGISTERED":
-            return Outcome(
-                Result.BOUNCED,
-                provider_response=http.short(response),
-                invalidate_address=True,
-                details=details,
-            )
-        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
-
-    def close(self) -> None:
-        http.run(self._client.aclose())
+        return http.refused(
+            response,
+            {"status": response.status_code, "error_code": error_code},
+            dead=error_code == "UNREGISTERED",
+        )

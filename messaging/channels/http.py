@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .base import Outcome, Result
+from .base import Outcome, Outgoing, Result
 
 T = TypeVar("T")
 
@@ -144,29 +144,72 @@ async def gather_limited(
     return await asyncio.gather(*(one(item) for item in items))
 
 
-class CachedToken:
-    """An access token cached until shortly before it expires; refreshed by one caller."""
+class HttpProviderAdapter:
+    """What every HTTP provider adapter shares: a pooled client, concurrent batches, close().
 
-    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], margin: float = 60.0):
-        self._fetch = fetch  # returns (token, lifetime in seconds)
-        self._margin = margin
-        self._token = ""
-        self._expires = 0.0
-        self._lock: asyncio.Lock | None = None
-        self.fetches = 0
+    Subclasses set `name` and implement `_send_one`; `config` must carry `verify` and
+    `concurrency`. The client is built on the providers' loop (see the module docstring)
+    and kept for the adapter's life so connections are reused between batches.
+    """
 
-    def invalidate(self) -> None:
-        self._expires = 0.0
+    name: str
+    config: Any
 
-    async def get(self) -> str:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if not self._token or time.monotonic() >= self._expires - self._margin:
-                token, lifetime = await self._fetch()
-                self.fetches += 1
-                self._token, self._expires = token, time.monotonic() + lifetime
-            return self._token
+    def __init__(
+        self,
+        config: Any,
+        *,
+        max_connections: int,
+        max_keepalive: int | None = None,
+        http2: bool = False,
+        read_timeout: float = 10.0,
+        **client_options: Any,
+    ) -> None:
+        self.config = config
+        self._client = on_loop(
+            lambda: httpx.AsyncClient(
+                http2=http2,
+                verify=config.verify,
+                timeout=httpx.Timeout(read_timeout, connect=5.0),
+                limits=httpx.Limits(
+                    max_connections=max_connections,
+                    max_keepalive_connections=(
+                        max_connections if max_keepalive is None else max_keepalive
+                    ),
+                ),
+                **client_options,
+            )
+        )
+
+    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+        return run(gather_limited(items, self._send_one, self.config.concurrency))
+
+    async def _send_one(self, item: Outgoing) -> Outcome:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        run(self._client.aclose())
+
+
+def refused(response: httpx.Response, details: dict[str, Any], *, dead: bool) -> Outcome:
+    """A provider's final refusal: BOUNCED, forgetting the address, when it says the address
+    is dead (unregistered token, invalid number); otherwise FAILED, keeping the address."""
+    if dead:
+        return Outcome(
+            Result.BOUNCED,
+            provider_response=short(response),
+            invalidate_address=True,
+            details=details,
+        )
+    return Outcome(Result.FAILED, provider_response=short(response), details=details)
+
+
+def json_or_empty(response: httpx.Response) -> Any:
+    """The answer's JSON, or {} when the body is not JSON (e.g. a proxy's HTML error page)."""
+    try:
+        return response.json()
+    except ValueError:
+        return {}
 
 
 def short(response: httpx.Response) -> str:

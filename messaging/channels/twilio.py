@@ -47,23 +47,17 @@ def build_form(to: str, sender: str, payload: dict[str, Any]) -> list[tuple[str,
     return form
 
 
-class TwilioAdapter:
+class TwilioAdapter(http.HttpProviderAdapter):
     name = "twilio"
 
     def __init__(self, config: TwilioConfig) -> None:
-        self.config = config
-        self.base_url = (config.base_url or TWILIO_URL).rstrip("/")
-        self._client = http.on_loop(
-            lambda: httpx.AsyncClient(
-                auth=(config.account_sid, config.auth_token),
-                verify=config.verify,
-                timeout=httpx.Timeout(15.0, connect=5.0),
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
-            )
+        super().__init__(
+            config,
+            max_connections=20,
+            read_timeout=15.0,
+            auth=(config.account_sid, config.auth_token),
         )
-
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
-        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
+        self.base_url = (config.base_url or TWILIO_URL).rstrip("/")
 
     async def _send_one(self, item: Outgoing) -> Outcome:
         group = item.payload.get("subscription_group_id", "")
@@ -89,10 +83,7 @@ class TwilioAdapter:
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
+        answer = http.json_or_empty(response)
         if response.status_code in (200, 201):
             # Accepted ("queued"); delivery is confirmed later by the status callback.
             return Outcome(
@@ -104,16 +95,7 @@ class TwilioAdapter:
             )
         code = answer.get("code") if isinstance(answer, dict) else None
         details = {"status": response.status_code, "code": code}
-        if code in DEAD_NUMBER_CODES:
-            return Outcome(
-                Result.BOUNCED,
-                provider_response=http.short(response),
-                invalidate_address=True,
-                details=details,
-            )
         if code in OPTED_OUT_CODES:
+            # Bounced for this sender, yet the number stays: it may opt back in (START).
             return Outcome(Result.BOUNCED, provider_response=http.short(response), details=details)
-        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
-
-    def close(self) -> None:
-        http.run(self._client.aclose())
+        return http.refused(response, details, dead=code in DEAD_NUMBER_CODES)

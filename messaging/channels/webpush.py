@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from . import http
 from .base import Outcome, Outgoing, Result
+from .payload import copy_fields
 
 DEFAULT_TTL = 28 * 24 * 3600  # Braze's web push default: 28 days
 RECORD_SIZE = 4096
@@ -101,16 +102,18 @@ def build_notification(payload: dict[str, Any]) -> dict[str, Any]:
         "title": payload.get("title", ""),
         "body": payload.get("alert", ""),
     }
-    for source, target in (
-        ("image_url", "icon"),
-        ("large_image_url", "image"),
-        ("custom_uri", "url"),
-        ("require_interaction", "requireInteraction"),
-        ("buttons", "actions"),
-        ("extra", "data"),
-    ):
-        if payload.get(source) is not None:
-            notification[target] = payload[source]
+    copy_fields(
+        payload,
+        notification,
+        (
+            ("image_url", "icon"),
+            ("large_image_url", "image"),
+            ("custom_uri", "url"),
+            ("require_interaction", "requireInteraction"),
+            ("buttons", "actions"),
+            ("extra", "data"),
+        ),
+    )
     return notification
 
 
@@ -123,21 +126,14 @@ class WebPushConfig:
     concurrency: int = 50
 
 
-class WebPushAdapter:
+class WebPushAdapter(http.HttpProviderAdapter):
     name = "webpush"
 
     def __init__(self, config: WebPushConfig) -> None:
-        self.config = config
+        # Subscriptions spread over many push services (hosts): more connections than kept.
+        super().__init__(config, max_connections=100, max_keepalive=50, http2=True)
         self.public_key = vapid_public_key(config.vapid_private_key)
         self._vapid: dict[str, tuple[str, float]] = {}  # audience → (jwt, issued at)
-        self._client = http.on_loop(
-            lambda: httpx.AsyncClient(
-                http2=True,
-                verify=config.verify,
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            )
-        )
 
     def vapid_authorization(self, endpoint: str, now: float | None = None) -> str:
         parts = urlsplit(endpoint)
@@ -152,9 +148,6 @@ class WebPushAdapter:
             )
             cached = self._vapid[audience] = (token, now)
         return f"vapid t={cached[0]}, k={self.public_key}"
-
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
-        return http.run(http.gather_limited(items, self._send_one, self.config.concurrency))
 
     async def _send_one(self, item: Outgoing) -> Outcome:
         try:
@@ -189,16 +182,7 @@ class WebPushAdapter:
                 provider_response=http.short(response),
                 details={"location": response.headers.get("location", "")},
             )
-        details = {"status": response.status_code}
-        if response.status_code in (404, 410):
-            # RFC 8030 §7.3: the subscription expired or was removed.
-            return Outcome(
-                Result.BOUNCED,
-                provider_response=http.short(response),
-                invalidate_address=True,
-                details=details,
-            )
-        return Outcome(Result.FAILED, provider_response=http.short(response), details=details)
-
-    def close(self) -> None:
-        http.run(self._client.aclose())
+        # RFC 8030 §7.3: 404/410 mean the subscription expired or was removed.
+        return http.refused(
+            response, {"status": response.status_code}, dead=response.status_code in (404, 410)
+        )

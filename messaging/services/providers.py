@@ -24,6 +24,7 @@ from campaigns.models import Channel
 from messaging.channels.base import ChannelAdapter
 from messaging.crypto import decrypt_json, encrypt_json
 from messaging.models import App, ChannelConfig, Delivery, Profile, Provider, PushToken
+from messaging.pipeline import delivery_events_record
 
 log = logging.getLogger(__name__)
 
@@ -306,18 +307,12 @@ def sms_status_record(
         if error_code:
             delivery.error = f"provider error code {error_code}"
         delivery.save(update_fields=["status", "error", "updated_at"])
-        engagement_record(
-            kind=kind,
-            channel=Channel.SMS,
+        delivery_events_record(
+            delivery,
+            (kind,),
+            {"provider_status": status, "error_code": error_code, "sid": provider_sid},
             # One event per delivery and outcome, however often the provider calls back.
-            dedupe_key=f"sms-status:{delivery.message_id}:{kind}",
-            campaign_id=delivery.campaign_id,
-            variation_id=delivery.variation_id,
-            send_id=delivery.send_id,
-            dispatch_id=delivery.dispatch_id,
-            delivery_id=delivery.pk,
-            profile_id=delivery.profile_id,
-            properties={"provider_status": status, "error_code": error_code, "sid": provider_sid},
+            dedupe_prefix="sms-status:",
         )
         return delivery
 

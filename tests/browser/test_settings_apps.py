@@ -13,9 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def apns(p8_key):
     from tests.fakes.apns import FakeApns
 
-    with FakeApns(
-        p8=p8_key, team_id="TEAM123456", key_id="KEY1234567", topic="com.example.app"
-    ) as fake:
+    with FakeApns(p8=p8_key) as fake:  # expects TEAM123456 / KEY1234567 / com.example.app
         yield fake
 
 
@@ -26,15 +24,19 @@ def p8_key():
     return make_p8()
 
 
+def _add_app(page, name: str, platform: str) -> None:
+    page.goto("/settings/apps/")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Platform").select_option(platform)
+    page.get_by_role("button", name="Add app").click()
+
+
 def test_set_up_apns_and_send_a_test_push(logged_in_page, settings, apns, p8_key):
     from tests.fakes.tls import local_tls
 
     settings.HERALD_PROVIDER_CA_BUNDLE = local_tls().ca_file
     page = logged_in_page
-    page.goto("/settings/apps/")
-    page.get_by_label("Name").fill("Shop iOS")
-    page.get_by_label("Platform").select_option("ios")
-    page.get_by_role("button", name="Add app").click()
+    _add_app(page, "Shop iOS", "ios")
     row = page.locator("#app-table tr", has_text="Shop iOS")
     app_id = row.locator("code").first.inner_text()
     assert len(app_id) == 36
@@ -75,10 +77,7 @@ def test_set_up_apns_and_send_a_test_push(logged_in_page, settings, apns, p8_key
 
 def test_web_push_keys_are_generated_in_the_dashboard(logged_in_page):
     page = logged_in_page
-    page.goto("/settings/apps/")
-    page.get_by_label("Name").fill("Shop website")
-    page.get_by_label("Platform").select_option("web")
-    page.get_by_role("button", name="Add app").click()
+    _add_app(page, "Shop website", "web")
     page.goto("/settings/channels/")
     page.get_by_role("link", name="Set up Web Push for Shop website").click()
     page.get_by_label("Contact (VAPID subject)").fill("mailto:ops@example.test")

@@ -28,10 +28,18 @@ def make_p8() -> str:
     )
 
 
+# The credentials a FakeApns expects unless told otherwise; tests configure APNs with them.
+TEAM_ID = "TEAM123456"
+KEY_ID = "KEY1234567"
+TOPIC = "com.example.app"
+
+
 class FakeApns(Fake):
     alpn = ["h2"]
 
-    def __init__(self, *, p8: str, team_id: str, key_id: str, topic: str) -> None:
+    def __init__(
+        self, *, p8: str, team_id: str = TEAM_ID, key_id: str = KEY_ID, topic: str = TOPIC
+    ) -> None:
         super().__init__()
         key = serialization.load_pem_private_key(p8.encode(), password=None)
         self.public_key = key.public_key()

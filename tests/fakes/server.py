@@ -8,6 +8,7 @@ wire, record every request and write the answer. Tests can force the next answer
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import ssl
@@ -27,6 +28,9 @@ import h2.settings
 from .tls import local_tls
 
 Answer = tuple[int, dict[str, str], bytes]
+# Numbers TCP connections for `Request.connection`. NOTE: not id(): once a closed
+# connection's object is freed, the next one may get the same id and count as the same.
+_connection_numbers = itertools.count(1)
 
 
 @dataclass
@@ -104,6 +108,10 @@ def _start_http1(fake: Fake) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, so pooled clients reuse connections
 
+        def setup(self) -> None:  # once per TCP connection (a handler serves all its requests)
+            super().setup()
+            self.connection_number = next(_connection_numbers)
+
         def _any(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -112,7 +120,7 @@ def _start_http1(fake: Fake) -> None:
                 path=self.path,
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
-                connection=id(self.connection),
+                connection=self.connection_number,
             )
             status, headers, payload = fake.handle(request)
             if fake.latency:
@@ -175,6 +183,7 @@ class _H2Protocol(asyncio.Protocol):
         )
         self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
         self.transport: asyncio.Transport | None = None
+        self.number = next(_connection_numbers)  # one protocol object per TCP connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -213,7 +222,7 @@ class _H2Protocol(asyncio.Protocol):
             path=headers.get(":path", ""),
             headers={k: v for k, v in headers.items() if not k.startswith(":")},
             body=bytes(body),
-            connection=id(self),
+            connection=self.number,
         )
         answer = self.fake.handle(request)
         if self.fake.latency:

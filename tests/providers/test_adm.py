@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.channels import adm
-from messaging.channels.base import Outgoing, Result
+from messaging.channels.base import Result
 
-from .conftest import FAST
+from .conftest import outgoing_maker
+
+_item = outgoing_maker("k", "amzn1.adm-registration.v3.A", {"alert": "Hi", "title": "T"})
 
 
 @pytest.fixture
-def adapter(adm_fake, tls):
-    adapter = adm.AdmAdapter(
-        adm.AdmConfig(
-            client_id=adm_fake.client_id,
-            client_secret=adm_fake.client_secret,
-            base_url=adm_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    yield adapter
-    adapter.close()
-
-
-def _item(reg: str = "amzn1.adm-registration.v3.A", n: int = 0, **payload) -> Outgoing:
-    return Outgoing(
-        message_id=f"k{n:031d}",
-        address=reg,
-        payload=payload or {"alert": "Hi", "title": "T"},
-        app_id="app",
-    )
+def adapter(connect_adm):
+    return connect_adm()
 
 
 def test_kindle_push_fields_are_mapped(adapter, adm_fake):
@@ -97,20 +79,8 @@ def test_throttled_then_delivered_and_4xx_not_retried(adapter, adm_fake):
     assert len(adm_fake.requests) == count + 1
 
 
-def test_wrong_client_secret_fails(adm_fake, tls):
-    adapter = adm.AdmAdapter(
-        adm.AdmConfig(
-            client_id=adm_fake.client_id,
-            client_secret="nope",
-            base_url=adm_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    try:
-        [outcome] = adapter.send_batch([_item()])
-    finally:
-        adapter.close()
+def test_wrong_client_secret_fails(connect_adm, adm_fake):
+    [outcome] = connect_adm(client_secret="nope").send_batch([_item()])
     assert outcome.result == Result.FAILED
     assert "invalid_client" in outcome.provider_response
     assert adm_fake.delivered == []

@@ -9,34 +9,17 @@ import jwt
 import pytest
 
 from messaging.channels import apns
-from messaging.channels.base import Outgoing, Result
+from messaging.channels.base import Result
 
-from .conftest import FAST
+from .conftest import outgoing_maker
 
 TOKEN = "ab" * 32
+_item = outgoing_maker("m", TOKEN, {"alert": "Hello"})
 
 
 @pytest.fixture
-def adapter(apns_fake, p8, tls):
-    adapter = apns.ApnsAdapter(
-        apns.ApnsConfig(
-            team_id="TEAM123456",
-            key_id="KEY1234567",
-            topic="com.example.app",
-            private_key=p8,
-            base_url=apns_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    yield adapter
-    adapter.close()
-
-
-def _item(token: str = TOKEN, n: int = 0, **payload) -> Outgoing:
-    return Outgoing(
-        message_id=f"m{n:031d}", address=token, payload=payload or {"alert": "Hello"}, app_id="app"
-    )
+def adapter(connect_apns):
+    return connect_apns()
 
 
 def test_every_apple_push_field_reaches_apns(adapter, apns_fake):
@@ -234,24 +217,10 @@ def test_4xx_is_not_retried(adapter, apns_fake):
     assert len(apns_fake.requests) == 1
 
 
-def test_wrong_key_is_refused_by_apns(apns_fake, tls):
+def test_wrong_key_is_refused_by_apns(connect_apns):
     from tests.fakes.apns import make_p8
 
-    adapter = apns.ApnsAdapter(
-        apns.ApnsConfig(
-            team_id="TEAM123456",
-            key_id="KEY1234567",
-            topic="com.example.app",
-            private_key=make_p8(),
-            base_url=apns_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    try:
-        [outcome] = adapter.send_batch([_item()])
-    finally:
-        adapter.close()
+    [outcome] = connect_apns(private_key=make_p8()).send_batch([_item()])
     assert outcome.result == Result.FAILED
     assert "InvalidProviderToken" in outcome.provider_response
 
@@ -267,21 +236,7 @@ def test_many_streams_refused_at_once_cause_a_single_new_token(adapter, apns_fak
     assert adapter.jwt_issued_count == 2
 
 
-def test_a_wrong_topic_in_settings_fails_without_killing_tokens(apns_fake, p8, tls):
-    adapter = apns.ApnsAdapter(
-        apns.ApnsConfig(
-            team_id="TEAM123456",
-            key_id="KEY1234567",
-            topic="com.example.typo",
-            private_key=p8,
-            base_url=apns_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    try:
-        [outcome] = adapter.send_batch([_item()])
-    finally:
-        adapter.close()
+def test_a_wrong_topic_in_settings_fails_without_killing_tokens(connect_apns):
+    [outcome] = connect_apns(topic="com.example.typo").send_batch([_item()])
     assert (outcome.result, outcome.invalidate_address) == (Result.FAILED, False)
     assert "DeviceTokenNotForTopic" in outcome.provider_response

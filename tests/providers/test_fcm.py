@@ -7,33 +7,16 @@ import json
 import jwt
 import pytest
 
-from messaging.channels import fcm
-from messaging.channels.base import Outgoing, Result
+from messaging.channels.base import Result
 
-from .conftest import FAST
+from .conftest import outgoing_maker
+
+_item = outgoing_maker("f", "fcm-token-1", {"alert": "Hi", "title": "T"})
 
 
 @pytest.fixture
-def adapter(fcm_fake, tls):
-    adapter = fcm.FcmAdapter(
-        fcm.FcmConfig(
-            service_account=fcm_fake.account,
-            base_url=fcm_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    yield adapter
-    adapter.close()
-
-
-def _item(token: str = "fcm-token-1", n: int = 0, **payload) -> Outgoing:
-    return Outgoing(
-        message_id=f"f{n:031d}",
-        address=token,
-        payload=payload or {"alert": "Hi", "title": "T"},
-        app_id="app",
-    )
+def adapter(connect_fcm):
+    return connect_fcm()
 
 
 def test_android_push_fields_are_mapped_to_fcm_v1(adapter, fcm_fake):
@@ -164,23 +147,12 @@ def test_quota_429_honours_retry_after_and_4xx_is_final(adapter, fcm_fake):
     assert len(fcm_fake.requests) == before + 1
 
 
-def test_bad_service_account_key_fails_without_sending(fcm_fake, tls):
+def test_bad_service_account_key_fails_without_sending(connect_fcm, fcm_fake):
     from tests.fakes.fcm import make_service_account
 
-    wrong = make_service_account()
+    wrong = make_service_account()  # a key Google does not know for this account
     wrong["token_uri"] = fcm_fake.account["token_uri"]
-    adapter = fcm.FcmAdapter(
-        fcm.FcmConfig(
-            service_account=wrong,
-            base_url=fcm_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    try:
-        [outcome] = adapter.send_batch([_item()])
-    finally:
-        adapter.close()
+    [outcome] = connect_fcm(service_account=wrong).send_batch([_item()])
     assert outcome.result == Result.FAILED
     assert "invalid_grant" in outcome.provider_response
     assert fcm_fake.delivered == []

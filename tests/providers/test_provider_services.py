@@ -18,6 +18,8 @@ from messaging.services.providers import (
     push_token_invalidate,
 )
 
+from .conftest import apns_channel_save, ios_app_with_token
+
 pytestmark = pytest.mark.django_db
 
 SECRET = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIVATE KEY-----"
@@ -46,13 +48,7 @@ def test_app_ids_are_random_uuids_and_app_exists_knows_them():
 
 def test_credentials_are_encrypted_at_rest_and_never_in_plain_columns():
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
-    config = channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "TEAM", "key_id": "KEY", "topic": "t"},
-        secrets={"private_key": SECRET},
-    )
+    config = apns_channel_save(app, SECRET)
     raw = _raw_column(config)
     assert "TOPSECRETKEYMATERIAL" not in raw
     assert "PRIVATE KEY" not in raw
@@ -61,13 +57,7 @@ def test_credentials_are_encrypted_at_rest_and_never_in_plain_columns():
 
 def test_a_different_encryption_key_cannot_read_them(settings):
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
-    config = channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "T", "key_id": "K", "topic": "t"},
-        secrets={"private_key": SECRET},
-    )
+    config = apns_channel_save(app, SECRET)
     settings.HERALD_ENCRYPTION_KEY = "another passphrase entirely"
     with pytest.raises(CredentialsUnreadable):
         _ = ChannelConfig.objects.get(pk=config.pk).credentials
@@ -130,13 +120,7 @@ def test_registry_uses_the_sandbox_until_a_provider_is_saved():
     assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), SandboxAdapter)
     channel_config_save(app=app, channel=Channel.APPLE_PUSH, provider="sandbox")
     assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), SandboxAdapter)
-    channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "T", "key_id": "K", "topic": "t"},
-        secrets={"private_key": SECRET},
-    )
+    apns_channel_save(app, SECRET)
     assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), ProviderRouter)
     assert isinstance(adapter_for(Channel.ANDROID_PUSH, ""), SandboxAdapter)
 
@@ -148,14 +132,7 @@ def test_router_sends_each_token_through_its_apps_provider(settings, apns_fake, 
     ios = app_create(name="Shop iOS", platform=App.Platform.IOS)
     other_ios = app_create(name="Old iOS", platform=App.Platform.IOS)  # no provider: sandbox
     android = app_create(name="Shop Android", platform=App.Platform.ANDROID)
-    channel_config_save(
-        app=ios,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "TEAM123456", "key_id": "KEY1234567", "topic": "com.example.app"},
-        secrets={"private_key": p8},
-        base_url=apns_fake.base_url,
-    )
+    apns_channel_save(ios, p8, base_url=apns_fake.base_url)
     profile = Profile.objects.create(external_id="u1")
     good, dead, legacy = "aa" * 32, "dd" * 32, "ee" * 32
     for app, token in ((ios, good), (ios, dead), (other_ios, legacy), (android, "android-token")):
@@ -187,23 +164,10 @@ def test_adapters_are_reused_between_batches_until_the_config_changes(p8):
     from messaging.services.providers import adapter_for_config
 
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
-    options = {"team_id": "T", "key_id": "K", "topic": "t"}
-    config = channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options=options,
-        secrets={"private_key": p8},
-    )
+    config = apns_channel_save(app, p8)
     first = adapter_for_config(config)
     assert adapter_for_config(ChannelConfig.objects.get(pk=config.pk)) is first
-    config = channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={**options, "topic": "other"},
-        base_url="https://apns.test",
-    )
+    config = apns_channel_save(app, p8, base_url="https://apns.test", topic="other")
     second = adapter_for_config(config)
     assert second is not first
     assert (second.config.topic, second.base_url) == ("other", "https://apns.test")
@@ -212,16 +176,7 @@ def test_adapters_are_reused_between_batches_until_the_config_changes(p8):
 def test_unreadable_credentials_make_a_retry_not_a_crash(settings, p8):
     from messaging.channels.base import Outgoing, Result
 
-    app = app_create(name="Shop iOS", platform=App.Platform.IOS)
-    channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "T", "key_id": "K", "topic": "t"},
-        secrets={"private_key": p8},
-    )
-    profile = Profile.objects.create(external_id="u1")
-    PushToken.objects.create(profile=profile, app_id=app.app_id, token="ab" * 32)
+    ios_app_with_token(p8, token="ab" * 32)
     settings.HERALD_ENCRYPTION_KEY = "rotated without re-saving"
     [outcome] = adapter_for(Channel.APPLE_PUSH, "").send_batch(
         [Outgoing("m1", "ab" * 32, {"alert": "x"})]

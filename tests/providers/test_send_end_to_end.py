@@ -10,6 +10,8 @@ from campaigns.models import Channel
 from messaging.models import App, Delivery, Profile, PushToken
 from messaging.services.providers import app_create, channel_config_save
 
+from .conftest import apns_channel_save
+
 pytestmark = pytest.mark.django_db
 GROUP = "7b0e7a3e-5d4f-4c1e-9a55-000000000001"
 
@@ -39,14 +41,7 @@ def test_a_send_delivers_on_every_channel_and_forgets_dead_tokens(
     android = app_create(name="Android", platform=App.Platform.ANDROID)
     kindle = app_create(name="Kindle", platform=App.Platform.KINDLE)
     web = app_create(name="Web", platform=App.Platform.WEB)
-    channel_config_save(
-        app=ios,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        base_url=apns_fake.base_url,
-        options={"team_id": "TEAM123456", "key_id": "KEY1234567", "topic": "com.example.app"},
-        secrets={"private_key": p8},
-    )
+    apns_channel_save(ios, p8, base_url=apns_fake.base_url)
     channel_config_save(
         app=android,
         channel=Channel.ANDROID_PUSH,

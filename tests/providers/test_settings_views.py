@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from campaigns.models import Channel
 from messaging.models import App, ChannelConfig, Profile, PushToken
-from messaging.services.providers import app_create, channel_config_save
+from messaging.services.providers import app_create
+
+from .conftest import ios_app_with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -168,17 +169,8 @@ def test_unknown_app_or_channel_is_404(marketer_client):
 
 def test_send_test_shows_the_providers_answer(marketer_client, settings, tls, apns_fake, p8):
     settings.HERALD_PROVIDER_CA_BUNDLE = tls.ca_file
-    app = app_create(name="Shop iOS", platform="ios")
-    channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        base_url=apns_fake.base_url,
-        options={"team_id": "TEAM123456", "key_id": "KEY1234567", "topic": "com.example.app"},
-        secrets={"private_key": p8},
-    )
-    profile = Profile.objects.create(external_id="alice")
-    PushToken.objects.create(profile=profile, app_id=app.app_id, token="ab" * 32)
+    app = ios_app_with_token(p8, base_url=apns_fake.base_url, token="ab" * 32)
+    profile = Profile.objects.get(external_id="alice")
     url = reverse("messaging:channel-test", args=[app.app_id, "apple_push"])
     response = marketer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})
     body = response.content.decode()
@@ -200,16 +192,7 @@ def test_send_test_shows_the_providers_answer(marketer_client, settings, tls, ap
 def test_send_test_with_unreadable_credentials_explains_instead_of_crashing(
     marketer_client, settings, p8
 ):
-    app = app_create(name="Shop iOS", platform="ios")
-    channel_config_save(
-        app=app,
-        channel=Channel.APPLE_PUSH,
-        provider="apns",
-        options={"team_id": "T", "key_id": "K", "topic": "t"},
-        secrets={"private_key": p8},
-    )
-    profile = Profile.objects.create(external_id="alice")
-    PushToken.objects.create(profile=profile, app_id=app.app_id, token="ab" * 32)
+    app = ios_app_with_token(p8)
     settings.HERALD_ENCRYPTION_KEY = "another key"
     url = reverse("messaging:channel-test", args=[app.app_id, "apple_push"])
     response = marketer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})

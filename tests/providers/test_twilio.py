@@ -6,37 +6,19 @@ import base64
 
 import pytest
 
-from messaging.channels import twilio
-from messaging.channels.base import Outgoing, Result
+from messaging.channels.base import Result
 
-from .conftest import FAST
+from .conftest import SMS_GROUP as GROUP
+from .conftest import outgoing_maker
 
-GROUP = "5d3b4a8c-0000-4000-8000-000000000001"
+_item = outgoing_maker("s", "+15557654321", {"body": "Hi", "subscription_group_id": GROUP})
 
 
 @pytest.fixture
-def adapter(twilio_fake, tls):
-    adapter = twilio.TwilioAdapter(
-        twilio.TwilioConfig(
-            account_sid=twilio_fake.account_sid,
-            auth_token=twilio_fake.auth_token,
-            senders={GROUP: "+15550001111", "mms-group": "MG" + "a" * 32},
-            base_url=twilio_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-            status_callback=lambda message_id: f"https://herald.test/cb/{message_id}",
-        )
-    )
-    yield adapter
-    adapter.close()
-
-
-def _item(to: str = "+15557654321", n: int = 0, **payload) -> Outgoing:
-    return Outgoing(
-        message_id=f"s{n:031d}",
-        address=to,
-        payload=payload or {"body": "Hi", "subscription_group_id": GROUP},
-        app_id="app",
+def adapter(connect_twilio):
+    return connect_twilio(
+        senders={GROUP: "+15550001111", "mms-group": "MG" + "a" * 32},
+        status_callback=lambda message_id: f"https://herald.test/cb/{message_id}",
     )
 
 
@@ -114,21 +96,8 @@ def test_retries_on_429_and_500_not_on_400(adapter, twilio_fake):
     assert len(twilio_fake.requests) == 4
 
 
-def test_wrong_auth_token_fails(twilio_fake, tls):
-    adapter = twilio.TwilioAdapter(
-        twilio.TwilioConfig(
-            account_sid=twilio_fake.account_sid,
-            auth_token="wrong",
-            senders={GROUP: "+15550001111"},
-            base_url=twilio_fake.base_url,
-            verify=tls.client_context(),
-            retry=FAST,
-        )
-    )
-    try:
-        [outcome] = adapter.send_batch([_item()])
-    finally:
-        adapter.close()
+def test_wrong_auth_token_fails(connect_twilio):
+    [outcome] = connect_twilio(auth_token="wrong").send_batch([_item()])
     assert outcome.result == Result.FAILED
     assert "20003" in outcome.provider_response
 

@@ -8,9 +8,11 @@ import jwt
 import pytest
 
 from messaging.channels import webpush
-from messaging.channels.base import Outgoing, Result
+from messaging.channels.base import Result
 
-from .conftest import FAST
+from .conftest import outgoing_maker
+
+_item = outgoing_maker("w", payload={"alert": "Hi", "title": "T"})
 
 
 @pytest.fixture
@@ -19,26 +21,14 @@ def vapid():
 
 
 @pytest.fixture
-def adapter(vapid, tls):
-    adapter = webpush.WebPushAdapter(
-        webpush.WebPushConfig(
-            vapid_private_key=vapid[0],
-            subject="mailto:ops@example.test",
-            verify=tls.client_context(),
-            retry=FAST,
-        )
+def adapter(connect, vapid):
+    build = connect(
+        webpush.WebPushAdapter,
+        webpush.WebPushConfig,
+        vapid_private_key=vapid[0],
+        subject="mailto:ops@example.test",
     )
-    yield adapter
-    adapter.close()
-
-
-def _item(token: str, n: int = 0, **payload) -> Outgoing:
-    return Outgoing(
-        message_id=f"w{n:031d}",
-        address=token,
-        payload=payload or {"alert": "Hi", "title": "T"},
-        app_id="app",
-    )
+    return build()
 
 
 def test_payload_is_encrypted_for_the_subscription_and_decrypts_to_the_notification(
