@@ -213,6 +213,57 @@ class UniqueMark(models.Model):
         return f"{self.metric} {self.scope or 'lifetime'}"
 
 
+class CampaignDayRollup(models.Model):
+    """Distinct recipients of a whole campaign (all its variations) per day.
+
+    A profile messaged on two channels (two variations) the same day is one recipient
+    here, where each variation's DailyRollup counts it once. `send_id` "" holds the
+    campaign's counts over all sends; a non-empty `send_id` holds that send's own.
+    `unique_recipients` counts distinct profiles that day; `first_recipients` counts
+    each profile once for the campaign's (or send's) whole life, on its first day.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    send_id = models.CharField(max_length=64, blank=True)
+    day = models.DateField()
+    unique_recipients = models.BigIntegerField(default=0)
+    first_recipients = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "send_id", "day"],
+                                    name="one_campaign_rollup_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.send_id or '*'} {self.day}"
+
+
+CAMPAIGN_ROLLUP_COUNTERS = ["unique_recipients", "first_recipients"]
+
+
+class CampaignMark(models.Model):
+    """One profile counted once as a recipient of a campaign within a scope.
+
+    The campaign-wide twin of UniqueMark. `scope` is "" (whole life), "<day>" (one day),
+    "|<send_id>" (one send's whole life) or "<day>|<send_id>" (one send, one day).
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)  # the unique constraint starts with it
+    profile = models.ForeignKey("messaging.Profile", on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "profile", "scope"],
+                                    name="one_campaign_mark_per_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"recipient {self.scope or 'lifetime'}"
+
+
 class Conversion(models.Model):
     """A profile converting on a campaign's conversion event, after receiving a message.
 

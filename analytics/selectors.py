@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,15 @@ from django.db.models import Max, QuerySet, Sum
 
 from campaigns.models import Campaign, Channel, ConversionEvent, MessageVariation
 
-from .models import ROLLUP_COUNTERS, Conversion, DailyRollup, Segment, SegmentMember, UniqueMark
+from .models import (
+    ROLLUP_COUNTERS,
+    CampaignDayRollup,
+    Conversion,
+    DailyRollup,
+    Segment,
+    SegmentMember,
+    UniqueMark,
+)
 
 PUSH_CHANNELS = {Channel.APPLE_PUSH, Channel.ANDROID_PUSH, Channel.KINDLE_PUSH, Channel.WEB_PUSH}
 
@@ -127,6 +135,8 @@ class VariationRow:
 
     @property
     def recipients(self) -> int:
+        # Unique recipients (spec §1.8): profiles sent the message, except Content Cards,
+        # where only a profile that viewed the card counts (services._unique_metrics).
         return self._get("first_recipients")
 
     @property
@@ -216,13 +226,33 @@ def rollup_days(*, campaign: Campaign, start: date | None = None, end: date | No
     return days
 
 
+def campaign_recipient_days(*, campaign: Campaign, start: date | None = None,
+                            end: date | None = None, send_id: str | None = None
+                            ) -> dict[date, dict[str, int]]:
+    """Distinct recipients of the whole campaign (or one send) per day.
+
+    Unlike summing variations, a profile reached by two variations counts once.
+    """
+    rows = CampaignDayRollup.objects.filter(campaign=campaign, send_id=send_id or "")
+    if start:
+        rows = rows.filter(day__gte=start)
+    if end:
+        rows = rows.filter(day__lte=end)
+    return {
+        _day_value(day): {"unique_recipients": unique, "first_recipients": first}
+        for day, unique, first in rows.values_list("day", "unique_recipients",
+                                                   "first_recipients")
+    }
+
+
 def variation_results(*, campaign: Campaign, start: date | None = None, end: date | None = None,
                       send_id: str | None = None, days: list[dict[str, Any]] | None = None,
                       variations: list[MessageVariation] | None = None,
                       events: list[ConversionEvent] | None = None) -> CampaignResults:
     """One row per variation with totals, conversion cells and A/B uplift, from rollups.
 
-    `days` (from `rollup_days`) may be given to reuse rows already read.
+    `days` (from `rollup_days`) may be given to reuse rows already read; pass the same
+    start, end and send_id that read them.
     """
     variations = list(campaign.variations.all()) if variations is None else variations
     events = list(campaign.conversion_events.all()) if events is None else events
@@ -243,6 +273,11 @@ def variation_results(*, campaign: Campaign, start: date | None = None, end: dat
     for totals in per_variation.values():
         for name in ROLLUP_COUNTERS:
             grand[name] = (grand.get(name) or 0) + (totals.get(name) or 0)
+    # The total row's recipients are distinct profiles across variations (a profile sent
+    # an email and a push is one recipient), not the sum of the variation rows.
+    grand["first_recipients"] = sum(
+        day["first_recipients"] for day in campaign_recipient_days(
+            campaign=campaign, start=start, end=end, send_id=send_id).values())
     total = VariationRow(variation=None, totals=grand)
     total.conversions = _conversion_cells(grand, events, total.recipients)
 
@@ -353,6 +388,8 @@ def data_series(*, campaign: Campaign, end: date, length: int,
         (row["variation_id"], row["day"]): row
         for row in rollup_days(campaign=campaign, start=start, end=end, send_id=send_id)
     }
+    recipients = campaign_recipient_days(campaign=campaign, start=start, end=end,
+                                         send_id=send_id)
     days = []
     for offset in range(length):
         day = start + timedelta(days=offset)
@@ -370,6 +407,8 @@ def data_series(*, campaign: Campaign, end: date, length: int,
             for name in day_totals:
                 day_totals[name] += entry[name]
         day_totals["revenue"] = round(day_totals["revenue"], 4)
+        # Distinct profiles of the campaign that day, not the sum of the variations'.
+        day_totals["unique_recipients"] = recipients.get(day, {}).get("unique_recipients", 0)
         days.append({"time": day.isoformat(), **day_totals, "messages": messages})
     return days
 
@@ -398,3 +437,77 @@ def campaign_headlines(*, campaign_ids: list[str]) -> list[dict[str, Any]]:
                     "conversions": row.get("conversions") or 0,
                     "last_sent": campaign.last_sent_at or row.get("last_day")})
     return out
+
+
+# --- Per-profile history (POST /users/export/ids) ---------------------------------------
+
+
+def _export_time(value: datetime) -> str:
+    """Braze's export timestamps: ISO 8601 with milliseconds and Z (spec §3b.4)."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+_RECEIVED_KINDS = ("sent", "open", "click", "direct_open")
+
+
+def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """`campaigns_received` of several profiles (spec §3b.4), newest first, in 3 queries.
+
+    One entry per campaign: its last message sent to the profile (the variation is that
+    message's), whether the profile opened/clicked an email or opened a push of the
+    campaign, and whether it converted on the primary conversion event. Machine opens
+    (privacy proxies) are not engagement. Herald has no control groups: `in_control`
+    is always false.
+    """
+    from .models import EngagementEvent
+
+    # What each profile received and did per campaign, variation, channel and kind.
+    rows = (EngagementEvent.objects
+            .filter(profile_id__in=profile_ids, kind__in=_RECEIVED_KINDS,
+                    campaign__isnull=False, variation__isnull=False)
+            .values("profile_id", "campaign_id", "variation_id", "channel", "kind")
+            .annotate(last=Max("occurred_at")).order_by())
+    last: dict[tuple[int, int], tuple[datetime, int]] = {}
+    engaged: dict[tuple[int, int], set[str]] = {}
+    for row in rows:
+        key = (row["profile_id"], row["campaign_id"])
+        flags = engaged.setdefault(key, set())
+        kind, channel = row["kind"], row["channel"]
+        if kind == "sent":
+            if key not in last or row["last"] > last[key][0]:
+                last[key] = (row["last"], row["variation_id"])
+        elif kind == "open" and channel == Channel.EMAIL:
+            flags.add("opened_email")
+        elif kind == "click" and channel == Channel.EMAIL:
+            flags.add("clicked_email")
+        elif kind == "direct_open" and channel in PUSH_CHANNELS:
+            flags.add("opened_push")
+    variations = {
+        v.pk: v for v in MessageVariation.objects.filter(
+            pk__in={variation_id for _, variation_id in last.values()}).select_related("campaign")
+    }
+    converted = set(Conversion.objects.filter(profile_id__in=profile_ids, position=0)
+                    .values_list("profile_id", "campaign_id").distinct())
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in profile_ids}
+    for (profile_id, campaign_id), (moment, variation_id) in sorted(
+            last.items(), key=lambda item: item[1][0], reverse=True):
+        variation = variations[variation_id]
+        flags = engaged.get((profile_id, campaign_id), set())
+        out[profile_id].append({
+            "name": variation.campaign.name,
+            "api_campaign_id": str(variation.campaign.api_id),
+            "last_received": _export_time(moment),
+            "engaged": {name: name in flags
+                        for name in ("opened_email", "clicked_email", "opened_push")},
+            "converted": (profile_id, campaign_id) in converted,
+            "variation_name": variation.name,
+            "variation_api_id": str(variation.api_id),
+            "in_control": False,
+        })
+    return out
+
+
+def campaigns_received(*, profile_id: int) -> list[dict[str, Any]]:
+    """`campaigns_received` of one profile; see `campaigns_received_many`."""
+    return campaigns_received_many(profile_ids=[profile_id])[profile_id]

@@ -14,21 +14,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import (
     DEFAULT_CONVERSION_WINDOW,
     MAX_CONVERSION_WINDOW,
     Campaign,
+    Channel,
     ConversionEvent,
     MessageVariation,
 )
 
 from ._sql import insert_new, rollup_add
 from .models import (
+    CAMPAIGN_ROLLUP_COUNTERS,
     ROLLUP_COUNTERS,
     AppVersionSeen,
+    CampaignDayRollup,
+    CampaignMark,
     Conversion,
     CustomEvent,
     DailyRollup,
@@ -67,6 +71,31 @@ KIND_UNIQUE: dict[str, str] = {
     Kind.DISMISSAL: "dismissals",
 }
 ROLLUP_KEY = ("campaign", "variation", "send_id", "day")
+CAMPAIGN_ROLLUP_KEY = ("campaign", "send_id", "day")
+
+
+def _unique_metrics(kind: str, channel: str) -> tuple[str, ...]:
+    """The uniqueness ledgers an event feeds.
+
+    Spec §1.8: a "recipient" is a user who was sent the message (push, email, SMS,
+    webhook) but, for Content Cards, a user who *viewed* the card. So a card's `sent`
+    makes nobody a recipient and its first impression does; the same rule opens the
+    conversion window (`_WINDOW_OPENERS`).
+    """
+    if channel == Channel.CONTENT_CARD:
+        if kind == Kind.SENT:
+            return ()
+        if kind == Kind.IMPRESSION:
+            return ("impressions", "recipients")
+    metric = KIND_UNIQUE.get(kind)
+    return (metric,) if metric else ()
+
+
+# The events that make a profile a recipient and start its conversion windows (§1.8).
+_WINDOW_OPENERS = (
+    (Q(kind=Kind.SENT) & ~Q(channel=Channel.CONTENT_CARD))
+    | Q(kind=Kind.IMPRESSION, channel=Channel.CONTENT_CARD)
+)
 
 RollupKey = tuple[int, int, str, date]
 
@@ -92,6 +121,25 @@ class _Deltas:
     def flush(self) -> None:
         rollup_add(DailyRollup, dict(self.rows), key_fields=ROLLUP_KEY, counters=ROLLUP_COUNTERS)
         self.rows.clear()
+
+
+@dataclass
+class _CampaignDeltas(_Deltas):
+    """The same, for the campaign-wide rows keyed (campaign, send_id, day)."""
+
+    def flush(self) -> None:
+        rollup_add(CampaignDayRollup, dict(self.rows), key_fields=CAMPAIGN_ROLLUP_KEY,
+                   counters=CAMPAIGN_ROLLUP_COUNTERS)
+        self.rows.clear()
+
+
+def _campaign_scopes(day: date, send_id: str) -> list[tuple[str, str, str]]:
+    """(mark scope, rollup send_id, counter) for a campaign recipient on `day`."""
+    scopes = [("", "", "first_recipients"), (day.isoformat(), "", "unique_recipients")]
+    if send_id:
+        scopes += [(f"|{send_id}", send_id, "first_recipients"),
+                   (_bucket_scope(day, send_id), send_id, "unique_recipients")]
+    return scopes
 
 
 def engagement_record_many(*, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -136,6 +184,8 @@ def _rollup_events(events: list[dict[str, Any]]) -> None:
     deltas = _Deltas()
     marks: list[dict[str, Any]] = []
     mark_buckets: dict[tuple[int, int, str, str], tuple[RollupKey, str]] = {}
+    campaign_marks: list[dict[str, Any]] = []
+    campaign_buckets: dict[tuple[int, int, str], tuple[tuple[int, str, date], str]] = {}
     for event in events:
         campaign_id, variation_id = event["campaign_id"], event["variation_id"]
         if campaign_id is None or variation_id is None:
@@ -145,15 +195,25 @@ def _rollup_events(events: list[dict[str, Any]]) -> None:
         counter = KIND_COUNTER.get(event["kind"])
         if counter:
             deltas.add(key, counter)
-        metric = KIND_UNIQUE.get(event["kind"])
         profile_id = event["profile_id"]
-        if metric and profile_id is not None:
+        if profile_id is None:
+            continue
+        for metric in _unique_metrics(event["kind"], event["channel"]):
             for scope, prefix in (("", "first_"), (_bucket_scope(key[3], key[2]), "unique_")):
                 mark_key = (variation_id, profile_id, metric, scope)
                 if mark_key not in mark_buckets:
                     mark_buckets[mark_key] = (key, prefix + metric)
                     marks.append({"variation_id": variation_id, "profile_id": profile_id,
                                   "metric": metric, "scope": scope})
+            if metric != "recipients":
+                continue
+            # Campaign-wide: one recipient however many of its variations reached them.
+            for scope, send_key, counter in _campaign_scopes(key[3], key[2]):
+                campaign_key = (campaign_id, profile_id, scope)
+                if campaign_key not in campaign_buckets:
+                    campaign_buckets[campaign_key] = ((campaign_id, send_key, key[3]), counter)
+                    campaign_marks.append({"campaign_id": campaign_id,
+                                           "profile_id": profile_id, "scope": scope})
     marks.sort(key=lambda m: (m["variation_id"], m["profile_id"], m["metric"], m["scope"]))
     for mark_key in insert_new(
         UniqueMark, marks, conflict_fields=["variation", "profile", "metric", "scope"],
@@ -162,6 +222,16 @@ def _rollup_events(events: list[dict[str, Any]]) -> None:
         key, counter = mark_buckets[tuple(mark_key)]
         deltas.add(key, counter)
     deltas.flush()
+    if campaign_marks:
+        campaign_deltas = _CampaignDeltas()
+        campaign_marks.sort(key=lambda m: (m["campaign_id"], m["profile_id"], m["scope"]))
+        for mark_key in insert_new(
+            CampaignMark, campaign_marks, conflict_fields=["campaign", "profile", "scope"],
+            returning=["campaign", "profile", "scope"],
+        ):
+            bucket, counter = campaign_buckets[tuple(mark_key)]
+            campaign_deltas.add(bucket, counter)
+        campaign_deltas.flush()
 
 
 def engagement_record(
@@ -210,10 +280,14 @@ class _Send:
 
 def _recent_sends(*, profile_id: int, time: datetime, campaign_ids: Iterable[int] | None = None
                   ) -> list[_Send]:
-    """Messages of campaigns this profile was sent at most 30 days before `time`, newest first."""
+    """Messages of campaigns this profile received at most 30 days before `time`, newest first.
+
+    "Received" is `_WINDOW_OPENERS`: sent, or for a Content Card, viewed (spec §1.8).
+    """
     rows = EngagementEvent.objects.filter(
-        profile_id=profile_id, kind=Kind.SENT, variation__isnull=False, campaign__isnull=False,
-        occurred_at__lte=time, occurred_at__gte=time - MAX_CONVERSION_WINDOW,
+        _WINDOW_OPENERS, profile_id=profile_id, variation__isnull=False,
+        campaign__isnull=False, occurred_at__lte=time,
+        occurred_at__gte=time - MAX_CONVERSION_WINDOW,
     )
     if campaign_ids is not None:
         rows = rows.filter(campaign_id__in=list(campaign_ids))
@@ -425,3 +499,161 @@ def segment_create_from_results(
         segment.save(update_fields=["size", "updated_at"])
     return segment
 
+
+
+# --- Profile merge ----------------------------------------------------------------------
+
+
+def _take_back_first(model: type, key_fields: tuple[str, ...], candidates: list[tuple],
+                     counter: str, deltas: _Deltas) -> None:
+    """Take one back from the `counter` of the earliest candidate bucket still above zero.
+
+    A dropped lifetime mark had bumped the `first_*` counter of the bucket where it was
+    first inserted: the profile's earliest bucket when events are recorded in time order,
+    a later one otherwise. Skipping buckets already at zero keeps every day's counter
+    from going negative; the campaign's total is right either way.
+    """
+    if not candidates:
+        return
+    where = Q()
+    for key in candidates:
+        where |= Q(**dict(zip(key_fields, key, strict=True)))
+    current = {tuple(row[:-1]): row[-1] for row in
+               model.objects.filter(where).values_list(*key_fields, counter)}
+    for key in sorted(candidates, key=lambda k: (k[-1], k)):
+        planned = deltas.rows.get(key, {}).get(counter, 0)
+        if current.get(key, 0) + planned > 0:
+            deltas.add(key, counter, -1)
+            return
+
+
+def _marks_merge(*, source: int, target: int) -> None:
+    rows = list(UniqueMark.objects.filter(profile_id=source)
+                .values_list("variation_id", "metric", "scope"))
+    if not rows:
+        return
+    moved = {tuple(r) for r in insert_new(
+        UniqueMark, [{"variation_id": v, "profile_id": target, "metric": m, "scope": s}
+                     for v, m, s in sorted(rows)],
+        conflict_fields=["variation", "profile", "metric", "scope"],
+        returning=["variation", "profile", "metric", "scope"],
+    )}
+    dropped = [(v, m, s) for v, m, s in rows if (v, target, m, s) not in moved]
+    UniqueMark.objects.filter(profile_id=source).delete()
+    if not dropped:
+        return
+    campaigns = dict(MessageVariation.objects.filter(pk__in={v for v, _, _ in dropped})
+                     .values_list("pk", "campaign_id"))
+
+    def bucket(variation_id: int, scope: str) -> RollupKey:
+        day, _, send_id = scope.partition("|")
+        return (campaigns[variation_id], variation_id, send_id, date.fromisoformat(day))
+
+    deltas = _Deltas()
+    for variation_id, metric, scope in dropped:
+        if scope:  # one bucket: its daily unique counter
+            deltas.add(bucket(variation_id, scope), f"unique_{metric}", -1)
+    for variation_id, metric, scope in dropped:
+        if not scope:  # lifetime: the first_* counter of one of the source's buckets
+            candidates = [bucket(v, s) for v, m, s in rows
+                          if v == variation_id and m == metric and s]
+            _take_back_first(DailyRollup, ("campaign_id", "variation_id", "send_id", "day"),
+                             candidates, f"first_{metric}", deltas)
+    deltas.flush()
+
+
+def _campaign_marks_merge(*, source: int, target: int) -> None:
+    rows = list(CampaignMark.objects.filter(profile_id=source).values_list("campaign_id", "scope"))
+    if not rows:
+        return
+    moved = {tuple(r) for r in insert_new(
+        CampaignMark, [{"campaign_id": c, "profile_id": target, "scope": s}
+                       for c, s in sorted(rows)],
+        conflict_fields=["campaign", "profile", "scope"], returning=["campaign", "scope"],
+    )}
+    CampaignMark.objects.filter(profile_id=source).delete()
+
+    def bucket(campaign_id: int, scope: str) -> tuple[int, str, date]:
+        day, _, send_id = scope.partition("|")
+        return (campaign_id, send_id, date.fromisoformat(day))
+
+    dropped = [(c, s) for c, s in rows if (c, s) not in moved]
+    deltas = _CampaignDeltas()
+    for campaign_id, scope in dropped:
+        if scope and not scope.startswith("|"):  # "<day>" or "<day>|<send_id>"
+            deltas.add(bucket(campaign_id, scope), "unique_recipients", -1)
+    for campaign_id, scope in dropped:
+        if not scope or scope.startswith("|"):  # lifetime of the campaign, or of one send
+            send_id = scope[1:]
+            candidates = [bucket(c, s) for c, s in rows if c == campaign_id and s
+                          and not s.startswith("|") and s.partition("|")[2] == send_id]
+            _take_back_first(CampaignDayRollup, ("campaign_id", "send_id", "day"),
+                             candidates, "first_recipients", deltas)
+    deltas.flush()
+
+
+def _conversions_merge(*, source: int, target: int) -> None:
+    conversions = list(Conversion.objects.filter(profile_id=source))
+    if not conversions:
+        return
+    rows = [{**_as_row(c), "profile_id": target} for c in conversions]
+    moved = set(insert_new(Conversion, rows,
+                           conflict_fields=["conversion_event", "profile", "channel"],
+                           returning=["conversion_event", "channel"]))
+    Conversion.objects.filter(profile_id=source).delete()
+    deltas = _Deltas()
+    for c in conversions:
+        if (c.conversion_event_id, c.channel) in moved:
+            continue
+        # The target converted on this event and channel too: one user, one conversion.
+        name = "conversions" if c.position == 0 else f"conversions{c.position}"
+        deltas.add((c.campaign_id, c.variation_id, c.send_id, _day(c.converted_at)), name, -1)
+        deltas.add((c.campaign_id, c.variation_id, c.send_id, _day(c.sent_at)),
+                   f"{name}_by_send_time", -1)
+    deltas.flush()
+
+
+def _segment_members_merge(*, source: int, target: int) -> None:
+    segment_ids = sorted(SegmentMember.objects.filter(profile_id=source)
+                         .values_list("segment_id", flat=True))
+    if not segment_ids:
+        return
+    moved = {segment_id for (segment_id,) in insert_new(
+        SegmentMember, [{"segment_id": s, "profile_id": target} for s in segment_ids],
+        conflict_fields=["segment", "profile"], returning=["segment"],
+    )}
+    SegmentMember.objects.filter(profile_id=source).delete()
+    both = [s for s in segment_ids if s not in moved]
+    if both:  # two members became one
+        Segment.objects.filter(pk__in=both).update(size=F("size") - 1,
+                                                   updated_at=timezone.now())
+
+
+def _app_versions_merge(*, source: int, target: int) -> None:
+    rows = [{"profile_id": target, "app_id": app_id, "version": version, "updated_at": at}
+            for app_id, version, at in AppVersionSeen.objects.filter(profile_id=source)
+            .order_by("app_id").values_list("app_id", "version", "updated_at")]
+    insert_new(AppVersionSeen, rows, conflict_fields=["profile", "app_id"], returning=["id"])
+    AppVersionSeen.objects.filter(profile_id=source).delete()
+
+
+def profile_merge_analytics(*, source_profile_id: int, target_profile_id: int) -> None:
+    """Move a profile's analytics onto the profile it is folded into (POST /users/identify).
+
+    Call it before the source profile is deleted (its rows would go with it). Moved:
+    uniqueness marks, campaign recipient marks, conversions, segment memberships and
+    last app versions. Where the target already holds the same key, the target's row is
+    kept and the source's dropped, and the counter that the dropped row had added is
+    taken back, so the rollups count the merged user once: unique and first-time
+    counters, conversions. Raw counters (sends, opens, revenue) stay: those messages
+    were really sent, opened, paid.
+    """
+    if source_profile_id == target_profile_id:
+        return
+    source, target = source_profile_id, target_profile_id
+    with transaction.atomic():
+        _marks_merge(source=source, target=target)
+        _campaign_marks_merge(source=source, target=target)
+        _conversions_merge(source=source, target=target)
+        _segment_members_merge(source=source, target=target)
+        _app_versions_merge(source=source, target=target)

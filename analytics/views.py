@@ -77,7 +77,9 @@ def _results_context(request: HttpRequest, campaign: Campaign) -> dict:
                                  end=data.get("end"), send_id=send_id)
     start, end = _range(days, data.get("start"), data.get("end"))
     results = selectors.variation_results(campaign=campaign, days=days, variations=variations,
-                                          events=list(campaign.conversion_events.all()))
+                                          events=list(campaign.conversion_events.all()),
+                                          start=data.get("start"), end=data.get("end"),
+                                          send_id=send_id)
     series = selectors.daily_series(variations=variations, days=days, metric=metric,
                                     start=start, end=end)
     metric_label = selectors.CHART_METRICS[metric][0]

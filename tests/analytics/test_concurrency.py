@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from analytics.models import DailyRollup
+from analytics.models import CampaignDayRollup, DailyRollup
 from analytics.services import engagement_record_many
 
 from .helpers import make_campaign, make_profile
@@ -61,3 +61,5 @@ def test_parallel_overlapping_batches_count_once():
     assert (rollup.sent, rollup.unique_recipients, rollup.first_recipients) == (60, 60, 60)
     assert rollup.opens == 60 + 60 * 4
     assert (rollup.unique_opens, rollup.first_opens) == (60, 60)
+    whole = CampaignDayRollup.objects.get(campaign=campaign, send_id="")
+    assert (whole.unique_recipients, whole.first_recipients) == (60, 60)

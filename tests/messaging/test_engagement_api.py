@@ -39,7 +39,8 @@ def test_events_are_recorded_once_and_rolled_up(api, deliveries):
         {"type": "push_open", "message_id": deliveries["push"].message_id,
          "time": "2026-03-04T11:00:00Z"},
         {"type": "sms_delivered", "message_id": deliveries["sms"].message_id},
-        {"type": "card_impression", "card_id": card.card_id, "id": "imp-1"},
+        {"type": "card_impression", "card_id": card.card_id, "id": "imp-1",
+         "time": "2026-03-04T11:30:00Z"},
         {"type": "card_impression", "card_id": card.card_id, "id": "imp-2"},
         {"type": "card_dismissal", "card_id": card.card_id},
         {"type": "app_session", "external_id": "ann", "app_id": "ios",
@@ -50,9 +51,11 @@ def test_events_are_recorded_once_and_rolled_up(api, deliveries):
     assert response.json() == {"message": "success", "events_processed": 6, "events_recorded": 6}
     replay = api.post("/engagement/track", body).json()
     assert replay["events_recorded"] == 1  # only the session is not deduplicated
+    # (first_impressions: the two views fall on different days, each its own daily unique.)
     assert (_sum("direct_opens"), _sum("delivered"), _sum("impressions"),
-            _sum("unique_impressions"), _sum("dismissals")) == (1, 1, 2, 1, 1)
-    # The session converts once per channel the profile received (three channels).
+            _sum("first_impressions"), _sum("dismissals")) == (1, 1, 2, 1, 1)
+    # The session converts once per channel the profile received (three channels: the
+    # card counts because it was viewed before the session, spec §1.8).
     assert _sum("conversions") == 3
     assert EngagementEvent.objects.get(kind="direct_open").occurred_at == SENT + timedelta(hours=1)
 
