@@ -203,7 +203,8 @@ def _rules(schema: dict[str, Any]) -> str:
         for key, label in (("maxItems", "≤ {} items"), ("minItems", "≥ {} items"),
                            ("maxLength", "≤ {} chars"), ("minimum", "≥ {}"),
                            ("maximum", "≤ {}"), ("pattern", "pattern {}")):
-            if key in option:
+            # The no-NUL pattern on every string is a storage rule, not one readers need.
+            if key in option and not (key == "pattern" and option[key] == r"^[^\x00]*$"):
                 parts.append(label.format(option[key]))
     return ", ".join(dict.fromkeys(parts))
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Channel, ConversionEvent
 from campaigns.services import ConversionSpec, MessageSpec, campaign_create
-from messaging.models import ApiKey, App, Permission
+from messaging.models import ApiKey, App, Delivery, Permission
 
 DEMO_USERNAME = "demo"
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Gus", "Hana", "Ivo", "Jade",
@@ -151,6 +151,9 @@ class Command(BaseCommand):
             })
 
         # Engagement: open and click some of the delivered emails through their tracking links.
+        # Opens within seconds of sending are flagged as machine opens (mail scanners), so
+        # the demo's sends are dated an hour back, as if people read them later.
+        Delivery.objects.update(sent_at=timezone.now() - timedelta(hours=1))
         browser = Client(HTTP_HOST="127.0.0.1", HTTP_USER_AGENT="Mozilla/5.0 (demo)")
         for message in mail.outbox:
             html = next((body for body, kind in getattr(message, "alternatives", []) if kind == "text/html"), "")
@@ -164,6 +167,18 @@ class Command(BaseCommand):
                     if "/t/c/" in link:
                         browser.get(_path(link))
                         break
+
+        # Content cards count as received when an app shows them: read some profiles' feeds
+        # as their app would and report the impressions (and a click) to /engagement/track.
+        card_events = []
+        for external_id in rng.sample(external_ids, 16):
+            response = client.get("/content_cards/feed", {"external_id": external_id})
+            for card in response.json().get("cards", []):
+                card_events.append({"type": "card_impression", "card_id": card["id"]})
+                if rng.random() < 0.4:
+                    card_events.append({"type": "card_click", "card_id": card["id"]})
+        if card_events:
+            post("/engagement/track", {"events": card_events})
 
         # Conversions, through /users/track: purchases and a custom event.
         now = timezone.now()
