@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -267,6 +267,10 @@ def engagement_record(
 
 
 # --- Conversions ------------------------------------------------------------------------
+#
+# Custom events, purchases and app sessions are recorded in batches (one /users/track
+# request, one SDK upload): a fixed handful of queries whatever the batch size. The
+# single-object functions are batches of one, so every test of them covers the batch path.
 
 
 @dataclass(frozen=True)
@@ -278,23 +282,52 @@ class _Send:
     sent_at: datetime
 
 
-def _recent_sends(*, profile_id: int, time: datetime, campaign_ids: Iterable[int] | None = None
-                  ) -> list[_Send]:
-    """Messages of campaigns this profile received at most 30 days before `time`, newest first.
+@dataclass(frozen=True)
+class _Action:
+    """One user action that may convert: who, when, and what it is called in `source`."""
+
+    profile_id: int
+    time: datetime
+    source: str
+
+
+def _recent_sends_many(*, actions: list[_Action], campaign_ids: Iterable[int] | None = None
+                       ) -> dict[int, list[_Send]]:
+    """Per profile, the messages it received in the 30 days before its earliest action up
+    to its latest one, newest first, in one query.
 
     "Received" is `_WINDOW_OPENERS`: sent, or for a Content Card, viewed (spec §1.8).
+    Each action then keeps the sends inside its own 30 days (`_sends_before`).
     """
+    first: dict[int, datetime] = {}
+    last: dict[int, datetime] = {}
+    for action in actions:
+        pid = action.profile_id
+        first[pid] = min(first.get(pid, action.time), action.time)
+        last[pid] = max(last.get(pid, action.time), action.time)
+    if not first:
+        return {}
+    # One span per profile would need one OR-term each; one overall span bounded per row
+    # by the profile filter is as selective for the batches /users/track sends.
     rows = EngagementEvent.objects.filter(
-        _WINDOW_OPENERS, profile_id=profile_id, variation__isnull=False,
-        campaign__isnull=False, occurred_at__lte=time,
-        occurred_at__gte=time - MAX_CONVERSION_WINDOW,
+        _WINDOW_OPENERS, profile_id__in=sorted(first), variation__isnull=False,
+        campaign__isnull=False, occurred_at__lte=max(last.values()),
+        occurred_at__gte=min(first.values()) - MAX_CONVERSION_WINDOW,
     )
     if campaign_ids is not None:
         rows = rows.filter(campaign_id__in=list(campaign_ids))
-    return [
-        _Send(*row) for row in rows.order_by("-occurred_at", "-id").values_list(
-            "campaign_id", "variation_id", "channel", "send_id", "occurred_at")
-    ]
+    sends: dict[int, list[_Send]] = defaultdict(list)
+    for profile_id, *row in rows.order_by("-occurred_at", "-id").values_list(
+            "profile_id", "campaign_id", "variation_id", "channel", "send_id", "occurred_at"):
+        if first[profile_id] - MAX_CONVERSION_WINDOW <= row[-1] <= last[profile_id]:
+            sends[profile_id].append(_Send(*row))
+    return sends
+
+
+def _sends_before(sends: dict[int, list[_Send]], action: _Action) -> list[_Send]:
+    """The sends of `action`'s profile at most 30 days before it (both edges included)."""
+    return [s for s in sends.get(action.profile_id, ())
+            if action.time - MAX_CONVERSION_WINDOW <= s.sent_at <= action.time]
 
 
 def _as_row(obj: Conversion) -> dict[str, Any]:
@@ -302,119 +335,190 @@ def _as_row(obj: Conversion) -> dict[str, Any]:
             if not f.primary_key}
 
 
-def _conversions_match(
-    *, profile_id: int, time: datetime, conversion_events: Iterable[ConversionEvent], source: str
-) -> list[Conversion]:
-    """Count the conversions this action earns; return the new ones.
+def _conversion_candidates(*, action: _Action, sends: list[_Send],
+                           conversion_events: Iterable[ConversionEvent]) -> list[Conversion]:
+    """The conversions one action would earn, before uniqueness.
 
     For each matching conversion event, and each channel of its campaign the profile was
     sent within the event's window (`sent_at <= time <= sent_at + window`, both edges
-    included), one conversion goes to the most recent message on that channel. The
-    unique constraint makes a second matching action, or a retry, count nothing.
+    included), one conversion goes to the most recent message on that channel.
     """
-    by_campaign: dict[int, list[ConversionEvent]] = defaultdict(list)
-    for conversion_event in conversion_events:
-        by_campaign[conversion_event.campaign_id].append(conversion_event)
-    if not by_campaign:
-        return []
-    sends = _recent_sends(profile_id=profile_id, time=time, campaign_ids=by_campaign)
     candidates: list[Conversion] = []
-    for campaign_id, campaign_events in by_campaign.items():
-        for conversion_event in campaign_events:
-            seen_channels: set[str] = set()
-            for send in sends:
-                if send.campaign_id != campaign_id or send.channel in seen_channels:
-                    continue
-                seen_channels.add(send.channel)  # newest message per channel only
-                if time - send.sent_at > conversion_event.window:
-                    continue
-                candidates.append(Conversion(
-                    campaign_id=campaign_id, conversion_event=conversion_event,
-                    position=conversion_event.position, variation_id=send.variation_id,
-                    channel=send.channel, send_id=send.send_id, profile_id=profile_id,
-                    sent_at=send.sent_at, converted_at=time, source=source[:300],
-                ))
-    if not candidates:
+    for conversion_event in conversion_events:
+        seen_channels: set[str] = set()
+        for send in sends:
+            if send.campaign_id != conversion_event.campaign_id or send.channel in seen_channels:
+                continue
+            seen_channels.add(send.channel)  # newest message per channel only
+            if action.time - send.sent_at > conversion_event.window:
+                continue
+            candidates.append(Conversion(
+                campaign_id=send.campaign_id, conversion_event=conversion_event,
+                position=conversion_event.position, variation_id=send.variation_id,
+                channel=send.channel, send_id=send.send_id, profile_id=action.profile_id,
+                sent_at=send.sent_at, converted_at=action.time, source=action.source[:300],
+            ))
+    return candidates
+
+
+def _conversions_insert(candidates: list[Conversion], deltas: _Deltas) -> list[Conversion]:
+    """Insert the conversions not counted yet and add them to `deltas`; return the new ones.
+
+    Once per profile, conversion event and channel: the first candidate in batch order
+    wins within the batch, and the unique constraint makes an action already counted
+    (an earlier request, a retry, a concurrent worker) count nothing.
+    """
+    first: dict[tuple[int, int, str], Conversion] = {}
+    for candidate in candidates:
+        first.setdefault((candidate.conversion_event_id, candidate.profile_id,
+                          candidate.channel), candidate)
+    if not first:
         return []
-    inserted = {
-        (event_id, channel) for event_id, channel in insert_new(
-            Conversion, [_as_row(c) for c in candidates],
-            conflict_fields=["conversion_event", "profile", "channel"],
-            returning=["conversion_event", "channel"],
-        )
-    }
-    new = [c for c in candidates if (c.conversion_event_id, c.channel) in inserted]
-    deltas = _Deltas()
+    # TRICKY: rows go in key order, so overlapping batches lock the unique index in the
+    # same order and wait for each other instead of deadlocking.
+    ordered = [first[key] for key in sorted(first)]
+    inserted = {tuple(row) for row in insert_new(
+        Conversion, [_as_row(c) for c in ordered],
+        conflict_fields=["conversion_event", "profile", "channel"],
+        returning=["conversion_event", "profile", "channel"],
+    )}
+    new = [c for c in ordered if (c.conversion_event_id, c.profile_id, c.channel) in inserted]
     for conversion in new:
         name = "conversions" if conversion.position == 0 else f"conversions{conversion.position}"
         deltas.add((conversion.campaign_id, conversion.variation_id, conversion.send_id,
-                    _day(time)), name)
+                    _day(conversion.converted_at)), name)
         deltas.add((conversion.campaign_id, conversion.variation_id, conversion.send_id,
                     _day(conversion.sent_at)), f"{name}_by_send_time")
+    return new
+
+
+def _actions_convert(matched: list[tuple[_Action, list[ConversionEvent]]]) -> list[Conversion]:
+    """Count the conversions of many actions, each with the conversion events it matches:
+    one query for what the profiles received, one insert, one rollup upsert."""
+    matched = [(action, events) for action, events in matched if events]
+    if not matched:
+        return []
+    sends = _recent_sends_many(actions=[action for action, _ in matched],
+                               campaign_ids={e.campaign_id for _, es in matched for e in es})
+    candidates: list[Conversion] = []
+    for action, conversion_events in matched:
+        candidates += _conversion_candidates(action=action, sends=_sends_before(sends, action),
+                                             conversion_events=conversion_events)
+    deltas = _Deltas()
+    new = _conversions_insert(candidates, deltas)
     deltas.flush()
     return new
 
 
-def _revenue_attribute(*, profile_id: int, time: datetime, amount: Decimal) -> None:
-    """Credit a purchase to every campaign whose primary window covers it (spec §5.3)."""
-    sends = _recent_sends(profile_id=profile_id, time=time)
-    if not sends:
-        return
-    windows = {
-        event.campaign_id: event.window
-        for event in ConversionEvent.objects.filter(
-            campaign_id__in={s.campaign_id for s in sends}, position=0)
-    }
-    deltas = _Deltas()
-    credited: set[int] = set()
-    for send in sends:  # newest first: the last message received gets the credit
-        if send.campaign_id in credited:
-            continue
-        credited.add(send.campaign_id)
-        if time - send.sent_at <= windows.get(send.campaign_id, DEFAULT_CONVERSION_WINDOW):
-            deltas.add((send.campaign_id, send.variation_id, send.send_id, _day(time)),
-                       "revenue", amount)
-    deltas.flush()
+def custom_events_record(*, events: list[dict[str, Any]]) -> list[CustomEvent]:
+    """Record custom events from /users/track and count the conversions they earn.
+
+    Each dict takes the keyword arguments of `custom_event_record`; the events count in
+    list order (the first of two matching actions converts). Five queries at most,
+    whatever the number of events.
+    """
+    if not events:
+        return []
+    with transaction.atomic():
+        created = CustomEvent.objects.bulk_create([
+            CustomEvent(profile_id=e["profile_id"], name=e["name"], time=e["time"],
+                        properties=e.get("properties") or {}, app_id=e.get("app_id") or "")
+            for e in events
+        ])
+        by_name: dict[str, list[ConversionEvent]] = defaultdict(list)
+        for conversion_event in ConversionEvent.objects.filter(
+                kind=ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
+                custom_event_name__in={e["name"] for e in events}):
+            by_name[conversion_event.custom_event_name].append(conversion_event)
+        if by_name:
+            _actions_convert([
+                (_Action(e["profile_id"], e["time"], f"custom_event:{e['name']}"),
+                 by_name.get(e["name"], []))
+                for e in events
+            ])
+    return created
 
 
 def custom_event_record(
     *, profile_id: int, name: str, time: datetime, properties: dict[str, Any] | None = None,
     app_id: str = "",
 ) -> CustomEvent:
-    """Record a custom event from /users/track and count the conversions it earns."""
+    """Record one custom event and count the conversions it earns (a batch of one)."""
+    return custom_events_record(events=[{
+        "profile_id": profile_id, "name": name, "time": time, "properties": properties,
+        "app_id": app_id,
+    }])[0]
+
+
+def purchases_record(*, purchases: list[dict[str, Any]]) -> list[Purchase]:
+    """Record purchases (each as `quantity` rows of quantity 1, spec §3.4), the conversions
+    they earn, and their revenue.
+
+    Each dict takes the keyword arguments of `purchase_record`. Revenue (price × quantity)
+    goes to every campaign whose primary window covers the purchase, on the last message
+    of that campaign the profile received (spec §5.3). Five queries at most.
+    """
+    if not purchases:
+        return []
     with transaction.atomic():
-        event = CustomEvent.objects.create(
-            profile_id=profile_id, name=name, time=time, properties=properties or {},
-            app_id=app_id,
-        )
-        _conversions_match(
-            profile_id=profile_id, time=time, source=f"custom_event:{name}",
-            conversion_events=ConversionEvent.objects.filter(
-                kind=ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT, custom_event_name=name),
-        )
-    return event
+        created = Purchase.objects.bulk_create([
+            Purchase(profile_id=p["profile_id"], product_id=p["product_id"],
+                     currency=p["currency"], price=p["price"], time=p["time"],
+                     properties=p.get("properties") or {}, app_id=p.get("app_id") or "")
+            for p in purchases for _ in range(p["quantity"])
+        ])
+        actions = [_Action(p["profile_id"], p["time"], f"purchase:{p['product_id']}")
+                   for p in purchases]
+        # Revenue needs every campaign received, so this query is not narrowed first.
+        sends = _recent_sends_many(actions=actions)
+        if not sends:
+            return created
+        product_ids = {p["product_id"] for p in purchases}
+        matching: list[ConversionEvent] = []
+        windows: dict[int, timedelta] = {}
+        for conversion_event in ConversionEvent.objects.filter(
+            Q(campaign_id__in={s.campaign_id for ss in sends.values() for s in ss}),
+            Q(kind=ConversionEvent.Kind.MAKES_ANY_PURCHASE)
+            | Q(kind=ConversionEvent.Kind.MAKES_SPECIFIC_PURCHASE, product_id__in=product_ids)
+            | Q(position=0),
+        ):
+            if conversion_event.position == 0:
+                windows[conversion_event.campaign_id] = conversion_event.window
+            if (conversion_event.kind == ConversionEvent.Kind.MAKES_ANY_PURCHASE
+                    or conversion_event.kind == ConversionEvent.Kind.MAKES_SPECIFIC_PURCHASE):
+                matching.append(conversion_event)
+        deltas = _Deltas()
+        candidates: list[Conversion] = []
+        for purchase, action in zip(purchases, actions, strict=True):
+            received = _sends_before(sends, action)
+            candidates += _conversion_candidates(action=action, sends=received, conversion_events=[
+                e for e in matching if e.kind == ConversionEvent.Kind.MAKES_ANY_PURCHASE
+                or e.product_id == purchase["product_id"]])
+            amount = Decimal(str(purchase["price"])) * purchase["quantity"]
+            credited: set[int] = set()
+            for send in received:  # newest first: the last message received gets the credit
+                if send.campaign_id in credited:
+                    continue
+                credited.add(send.campaign_id)
+                if action.time - send.sent_at <= windows.get(send.campaign_id,
+                                                             DEFAULT_CONVERSION_WINDOW):
+                    deltas.add((send.campaign_id, send.variation_id, send.send_id,
+                                _day(action.time)), "revenue", amount)
+        _conversions_insert(candidates, deltas)
+        deltas.flush()
+    return created
 
 
 def purchase_record(
     *, profile_id: int, product_id: str, currency: str, price, quantity: int, time: datetime,
     properties: dict[str, Any] | None = None, app_id: str = "",
 ) -> list[Purchase]:
-    """Record a purchase as `quantity` rows of quantity 1 (spec §3.4), conversions, revenue."""
-    with transaction.atomic():
-        purchases = Purchase.objects.bulk_create(
-            Purchase(profile_id=profile_id, product_id=product_id, currency=currency,
-                     price=price, time=time, properties=properties or {}, app_id=app_id)
-            for _ in range(quantity)
-        )
-        _conversions_match(
-            profile_id=profile_id, time=time, source=f"purchase:{product_id}",
-            conversion_events=ConversionEvent.objects.filter(
-                Q(kind=ConversionEvent.Kind.MAKES_ANY_PURCHASE)
-                | Q(kind=ConversionEvent.Kind.MAKES_SPECIFIC_PURCHASE, product_id=product_id)),
-        )
-        _revenue_attribute(profile_id=profile_id, time=time,
-                           amount=Decimal(str(price)) * quantity)
-    return purchases
+    """Record one purchase (a batch of one); see `purchases_record`."""
+    return purchases_record(purchases=[{
+        "profile_id": profile_id, "product_id": product_id, "currency": currency,
+        "price": price, "quantity": quantity, "time": time, "properties": properties,
+        "app_id": app_id,
+    }])
 
 
 def _is_upgrade(old: str, new: str) -> bool:
@@ -427,31 +531,70 @@ def _is_upgrade(old: str, new: str) -> bool:
     return new_parts > old_parts
 
 
+def _app_versions_advance(sessions: list[dict[str, Any]]) -> list[bool]:
+    """Move each (profile, app)'s last version through the sessions in order; return,
+    per session, whether it upgraded the app. One locking read, two writes at most."""
+    pairs = {(s["profile_id"], s.get("app_id") or "") for s in sessions if s.get("app_version")}
+    if not pairs:
+        return [False] * len(sessions)
+    where = Q()
+    for profile_id, app_id in sorted(pairs):
+        where |= Q(profile_id=profile_id, app_id=app_id)
+    existing = {(row.profile_id, row.app_id): row for row in
+                AppVersionSeen.objects.select_for_update().filter(where).order_by("pk")}
+    current = {pair: row.version for pair, row in existing.items()}
+    upgraded: list[bool] = []
+    for session in sessions:
+        version = session.get("app_version") or ""
+        pair = (session["profile_id"], session.get("app_id") or "")
+        old = current.get(pair)
+        upgraded.append(bool(version) and old is not None and old != version
+                        and _is_upgrade(old, version))
+        if version:
+            current[pair] = version
+    now = timezone.now()  # bulk_update skips auto_now
+    changed = [AppVersionSeen(pk=row.pk, profile_id=pair[0], app_id=pair[1],
+                              version=current[pair], updated_at=now)
+               for pair, row in sorted(existing.items()) if current[pair] != row.version]
+    if changed:
+        AppVersionSeen.objects.bulk_update(changed, ["version", "updated_at"])
+    new = [AppVersionSeen(profile_id=pair[0], app_id=pair[1], version=current[pair])
+           for pair in sorted(pairs - set(existing))]
+    if new:
+        AppVersionSeen.objects.bulk_create(new, ignore_conflicts=True)
+    return upgraded
+
+
+def app_sessions_record(*, sessions: list[dict[str, Any]]) -> list[Conversion]:
+    """App sessions (and maybe new app versions) reported for profiles, in order.
+
+    Each dict takes the keyword arguments of `app_session_record`. Counts "Starts
+    Session" conversions, and "Upgrades App" ones when the version moved up since the
+    last one seen for that app; returns the new conversions.
+    """
+    if not sessions:
+        return []
+    with transaction.atomic():
+        upgraded = _app_versions_advance(sessions)
+        kinds = [ConversionEvent.Kind.STARTS_SESSION]
+        if any(upgraded):
+            kinds.append(ConversionEvent.Kind.UPGRADES_APP)
+        conversion_events = list(ConversionEvent.objects.filter(kind__in=kinds))
+        if not conversion_events:
+            return []
+        starts = [e for e in conversion_events if e.kind == ConversionEvent.Kind.STARTS_SESSION]
+        return _actions_convert([
+            (_Action(s["profile_id"], s["time"], "upgrade" if up else "session"),
+             conversion_events if up else starts)
+            for s, up in zip(sessions, upgraded, strict=True)
+        ])
+
+
 def app_session_record(*, profile_id: int, time: datetime, app_id: str = "",
                        app_version: str = "") -> list[Conversion]:
-    """An app session (and maybe a new app version) reported for a profile.
-
-    Counts "Starts Session" conversions, and "Upgrades App" ones when the version moved
-    up since the last one seen for this app.
-    """
-    with transaction.atomic():
-        kinds = [ConversionEvent.Kind.STARTS_SESSION]
-        if app_version:
-            seen = (AppVersionSeen.objects.select_for_update()
-                    .filter(profile_id=profile_id, app_id=app_id).first())
-            if seen is None:
-                AppVersionSeen.objects.bulk_create(
-                    [AppVersionSeen(profile_id=profile_id, app_id=app_id, version=app_version)],
-                    ignore_conflicts=True)
-            elif seen.version != app_version:
-                if _is_upgrade(seen.version, app_version):
-                    kinds.append(ConversionEvent.Kind.UPGRADES_APP)
-                seen.version = app_version
-                seen.save(update_fields=["version", "updated_at"])
-        return _conversions_match(
-            profile_id=profile_id, time=time, source="session" if len(kinds) == 1 else "upgrade",
-            conversion_events=ConversionEvent.objects.filter(kind__in=kinds),
-        )
+    """One app session (a batch of one); see `app_sessions_record`."""
+    return app_sessions_record(sessions=[{"profile_id": profile_id, "time": time,
+                                          "app_id": app_id, "app_version": app_version}])
 
 
 # --- Segments ---------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from typing import Any
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from analytics.models import CustomEvent, Purchase
+from analytics.selectors import campaigns_received_many
 
 from .models import (
     App,
-    Delivery,
     EmailSubscriptionState,
     Profile,
     PushToken,
@@ -149,18 +149,10 @@ def profiles_export(*, request: UsersExportIdsRequest) -> tuple[list[dict[str, A
                 # Herald knows devices only through their push tokens.
                 devices[row.profile_id].setdefault(row.device_id, {"device_id": row.device_id})
             tokens[row.profile_id].append(token)
-    received: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    received: dict[int, list[dict[str, Any]]] = {}
     if "campaigns_received" in fields:
-        for row in (Delivery.objects.filter(profile_id__in=ids, campaign__isnull=False)
-                    .values("profile_id", "campaign__api_id", "campaign__name",
-                            "variation__api_id", "variation__name")
-                    .annotate(last=Max("created_at")).order_by("-last")):
-            item = {"name": row["campaign__name"], "api_campaign_id": str(row["campaign__api_id"]),
-                    "last_received": _ts(row["last"]), "in_control": False}
-            if row["variation__api_id"]:
-                item["variation_name"] = row["variation__name"]
-                item["variation_api_id"] = str(row["variation__api_id"])
-            received[row["profile_id"]].append(item)
+        # Braze's shape: last message per campaign, engaged flags, converted (spec §3b.4).
+        received = campaigns_received_many(profile_ids=ids)
 
     users = []
     for profile in profiles:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analytics.models import EngagementEvent
-from analytics.services import app_session_record, engagement_record_many
+from analytics.services import app_sessions_record, engagement_record_many
 from config.api import ApiError, api_response, endpoint, validate
 
 from ..models import ContentCard, Delivery, Permission, Profile
@@ -170,8 +170,8 @@ def engagement_track(request: HttpRequest) -> JsonResponse:
 
     with transaction.atomic():
         recorded = engagement_record_many(events=records)
-        for profile_id, when, session in sessions:
-            app_session_record(profile_id=profile_id, time=when, app_id=session.app_id,
-                               app_version=session.app_version)
+        app_sessions_record(sessions=[
+            {"profile_id": profile_id, "time": when, "app_id": session.app_id,
+             "app_version": session.app_version} for profile_id, when, session in sessions])
     return api_response({"events_processed": len(body.events),
                          "events_recorded": len(recorded) + len(sessions)}, status=201)

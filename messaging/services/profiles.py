@@ -153,19 +153,25 @@ def _apply_attributes(profile: Profile, item: TrackAttributes, remembered: dict[
         profile.custom_attributes = apply_custom_attributes(profile.custom_attributes, custom)
 
 
-def _record_event(profile: Profile, item: TrackEvent) -> None:
-    analytics_services.custom_event_record(
-        profile_id=profile.pk, name=item.name, time=item.time,
-        properties=item.properties or {}, app_id=item.app_id or "",
-    )
+def _event_row(profile: Profile, item: TrackEvent) -> dict[str, Any]:
+    """The keyword arguments of analytics' custom_event_record for one event object."""
+    return {"profile_id": profile.pk, "name": item.name, "time": item.time,
+            "properties": item.properties or {}, "app_id": item.app_id or ""}
 
 
-def _record_purchase(profile: Profile, item: TrackPurchase) -> None:
-    analytics_services.purchase_record(
-        profile_id=profile.pk, product_id=item.product_id, currency=item.currency,
-        price=Decimal(str(item.price)).quantize(Decimal("0.0001")), quantity=item.quantity,
-        time=item.time, properties=item.properties or {}, app_id=item.app_id or "",
-    )
+def _purchase_row(profile: Profile, item: TrackPurchase) -> dict[str, Any]:
+    """The keyword arguments of analytics' purchase_record for one purchase object."""
+    return {"profile_id": profile.pk, "product_id": item.product_id, "currency": item.currency,
+            "price": Decimal(str(item.price)).quantize(Decimal("0.0001")),
+            "quantity": item.quantity, "time": item.time,
+            "properties": item.properties or {}, "app_id": item.app_id or ""}
+
+
+# input_array -> (row builder, batch recorder, single recorder, batch keyword)
+_RECORDERS = {
+    "events": (_event_row, "custom_events_record", "custom_event_record", "events"),
+    "purchases": (_purchase_row, "purchases_record", "purchase_record", "purchases"),
+}
 
 
 # --- /users/track: one request as a batch ---------------------------------------------------
@@ -493,20 +499,30 @@ class _TrackBatch:
                  for e, s in sorted(self.email_states.items())],
                 update_conflicts=True, unique_fields=["email"],
                 update_fields=["state", "updated_at"])
-        for profile, time, version in self.sessions:
-            if id(profile) not in lost:
-                analytics_services.app_session_record(
-                    profile_id=profile.pk, time=time, app_version=version)
-        for array, index, profile, item in self.records:
-            if id(profile) in lost:
-                continue
+        sessions = [{"profile_id": profile.pk, "time": time, "app_version": version}
+                    for profile, time, version in self.sessions if id(profile) not in lost]
+        if sessions:
+            analytics_services.app_sessions_record(sessions=sessions)
+        # After the attributes (spec §3.4): all events, then all purchases, each array
+        # recorded by one analytics call, so its cost does not grow with its size.
+        for array in ("events", "purchases"):
+            self._record(array, [(index, profile, item) for a, index, profile, item in self.records
+                                 if a == array and id(profile) not in lost])
+
+    def _record(self, array: str, objects: list[tuple[int, Profile, Any]]) -> None:
+        if not objects:
+            return
+        build, batch, single, keyword = _RECORDERS[array]
+        try:
+            getattr(analytics_services, batch)(**{keyword: [build(p, i) for _, p, i in objects]})
+            return
+        except IntegrityError:
+            pass  # rolled back by the batch's own savepoint: find the culprits one by one
+        for index, profile, item in objects:
             try:
-                if array == "events":
-                    _record_event(profile, item)
-                else:
-                    _record_purchase(profile, item)
+                getattr(analytics_services, single)(**build(profile, item))
             except IntegrityError:
-                # Rolled back by the recording function's own savepoint.
+                # Rolled back by the recording function's own savepoint; the rest lands.
                 self.errors.append({"type": CONFLICT, "input_array": array, "index": index})
 
     def _write_aliases(self) -> set[int]:
@@ -621,6 +637,10 @@ def _fold(*, source: Profile, target: Profile) -> None:
     CustomEvent.objects.filter(profile=source).update(profile=target)
     Purchase.objects.filter(profile=source).update(profile=target)
     EngagementEvent.objects.filter(profile=source).update(profile=target)
+    # Marks, conversions, segment memberships and app versions are keyed by profile: moved
+    # (and counted once where both had one) before the delete would cascade them away.
+    analytics_services.profile_merge_analytics(source_profile_id=source.pk,
+                                               target_profile_id=target.pk)
     source.delete()
     target.full_clean(validate_unique=False, validate_constraints=False)
     target.save()

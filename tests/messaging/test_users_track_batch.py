@@ -83,6 +83,112 @@ def test_bigger_request_costs_no_more_attribute_queries(api):
     assert counts[1] == counts[0], counts
 
 
+def _buyers(tag: str, campaign) -> list[str]:
+    """Five profiles that received the campaign two hours ago, so their events and
+    purchases convert and earn revenue (the whole recording path runs)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.analytics.helpers import make_profile, send
+
+    variation = campaign.variations.get()
+    ids = [f"{tag}-buyer{i}" for i in range(5)]
+    for external_id in ids:
+        send(variation, make_profile(external_id), sent_at=timezone.now() - timedelta(hours=2))
+    return ids
+
+
+def _mixed_request(n: int, tag: str, buyers: list[str]) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    when = (timezone.now() - timedelta(hours=1)).isoformat()
+    return {
+        "attributes": _mixed_attributes(n, tag),
+        "events": [{"external_id": buyers[i % 5], "name": "checkout" if i % 2 else "browse",
+                    "time": when, "properties": {"i": i}} for i in range(n)],
+        "purchases": [{"external_id": buyers[i % 5], "product_id": "shoe" if i % 2 else "hat",
+                       "currency": "USD", "price": 12.5, "quantity": 1 + i % 2, "time": when}
+                      for i in range(n)],
+    }
+
+
+def test_events_and_purchases_cost_no_more_queries_with_more_objects(api):
+    from datetime import timedelta
+
+    from django.db.models import Sum
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics.models import Conversion, DailyRollup, Purchase
+    from campaigns.models import ConversionEvent
+    from tests.analytics.helpers import make_campaign
+
+    campaign = make_campaign(conversions=[
+        (ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
+         {"custom_event_name": "checkout", "window": timedelta(days=1)}),
+        (ConversionEvent.Kind.MAKES_SPECIFIC_PURCHASE,
+         {"product_id": "shoe", "window": timedelta(days=1)}),
+    ])
+    track(api, attributes=[{"external_id": "warm-up"}])  # the key's first use is recorded
+    counts = []
+    for n, tag in ((5, "a"), (25, "b")):
+        body = _mixed_request(n, tag, _buyers(tag, campaign))
+        with CaptureQueriesContext(connection) as queries:
+            answer = track(api, **body)
+        assert answer == {"message": "success", "attributes_processed": n,
+                          "events_processed": n, "purchases_processed": n}
+        counts.append(len(queries))
+        # Each buyer converted once per conversion event, however many times it acted.
+        buyers = Conversion.objects.filter(profile__external_id__startswith=f"{tag}-buyer")
+        converting = len({i % 5 for i in range(n) if i % 2})  # "checkout" / "shoe" buyers
+        assert buyers.filter(position=0).count() == converting
+        assert buyers.filter(position=1).count() == converting
+    # A 25+25+25 request costs what a 5+5+5 one does (it cost ~680 queries one by one).
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 32, counts  # when written: 28 on SQLite, 24 on PostgreSQL
+    assert CustomEvent.objects.count() == 5 + 25
+    units = sum(1 + i % 2 for i in range(5)) + sum(1 + i % 2 for i in range(25))
+    assert Purchase.objects.count() == units
+    revenue = DailyRollup.objects.filter(campaign=campaign).aggregate(r=Sum("revenue"))["r"]
+    assert revenue == units * 12.5
+
+
+def test_a_failing_event_is_reported_and_the_others_still_land(api, monkeypatch):
+    # A database refusal inside the batch (a concurrent delete, say) must not cost the
+    # other objects: the batch is rolled back to its savepoint and retried one by one.
+    from django.db import IntegrityError
+
+    from analytics import services
+
+    real_batch = services.custom_events_record
+
+    def refuse_batch(*, events):
+        if len(events) > 1:
+            raise IntegrityError("simulated")
+        return real_batch(events=events)  # the single-object function is a batch of one
+
+    def refuse_poison(**kwargs):
+        if kwargs["name"] == "poison":
+            raise IntegrityError("simulated")
+        return real_batch(events=[kwargs])
+
+    monkeypatch.setattr(services, "custom_events_record", refuse_batch)
+    monkeypatch.setattr(services, "custom_event_record", refuse_poison)
+    body = track(api, attributes=[{"external_id": "u", "first_name": "U"}],
+                 events=[{"external_id": "u", "name": "ok", "time": "2024-01-01"},
+                         {"external_id": "u", "name": "poison", "time": "2024-01-01"},
+                         {"external_id": "u", "name": "fine", "time": "2024-01-02"}],
+                 purchases=[{"external_id": "u", "product_id": "p", "currency": "USD",
+                             "price": 1, "time": "2024-01-01"}])
+    assert body["events_processed"] == 2 and body["purchases_processed"] == 1, body["errors"]
+    assert body["errors"] == [{"type": "conflicts with another profile (identifier or token "
+                                       "in use)", "input_array": "events", "index": 1}]
+    assert sorted(CustomEvent.objects.values_list("name", flat=True)) == ["fine", "ok"]
+    assert Profile.objects.get(external_id="u").first_name == "U"
+
+
 def test_same_user_twice_in_one_request_applies_both_in_order(api):
     track(api, attributes=[{"external_id": "twice", "n": 1}])
     track(api, attributes=[{"external_id": "twice", "n": {"inc": 2}, "tags": ["a"]},
