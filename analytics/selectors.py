@@ -122,6 +122,12 @@ class VariationRow:
         return self.totals.get(name) or 0
 
     @property
+    def has_opens(self) -> bool:
+        """SMS and webhooks have no open: their cells read "—", not a misleading 0 %."""
+        return self.variation is None or self.variation.channel not in (
+            Channel.SMS, Channel.WEBHOOK)
+
+    @property
     def sends(self) -> int:
         return self._get("sent")
 

@@ -151,3 +151,14 @@ def test_other_pages_refuse_anonymous_visitors(client, campaign, method, name, a
     response = getattr(client, method)(url, {"behavior": "opened"} if method == "post" else {})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert Segment.objects.count() == 0
+
+
+def test_results_show_no_open_rate_for_sms_but_do_for_email(marketer_client):
+    campaign = make_campaign(name="Texts", variations=(("sms", "Variant 1"), ("email", "Variant 1")))
+    profile = make_profile("ann")
+    for variation in campaign.variations.all():
+        send(variation, profile)
+    response = marketer_client.get(f"/messaging/campaigns/{campaign.api_id}/results/")
+    assert response.status_code == 200
+    # The SMS row reads "—"; the email row and the totals keep their open rates.
+    assert response.content.decode().count('title="This channel has no opens"') == 1
