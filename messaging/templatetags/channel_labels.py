@@ -7,5 +7,8 @@ register = template.Library()
 
 @register.filter
 def channel_labels(keys) -> str:
-    """Message object keys as the dashboard names them: "Email, SMS/MMS, Content Cards"."""
-    return ", ".join(Channel(key).label if key in Channel.values else key for key in keys)
+    """Message object keys as the dashboard names them, sorted: "Content Cards, Email, iOS".
+
+    Sorted because PostgreSQL's jsonb does not keep the request's key order.
+    """
+    return ", ".join(sorted(Channel(key).label if key in Channel.values else key for key in keys))

@@ -103,5 +103,5 @@ def test_dispatch_page_shows_progress_live_and_stops_polling(
     page.goto(f"/messaging/campaigns/{campaign.api_id}/")
     row = page.locator("#dispatch-table tbody tr").first
     expect(row).to_contain_text("Done")
-    expect(row).to_contain_text("iOS, Email")
+    expect(row).to_contain_text("Email, iOS")
     page.screenshot(path="/tmp/h3-campaign.png", full_page=True)
