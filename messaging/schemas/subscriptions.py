@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .users import MAX_IDS, EmailAddress, IdString, Name
+from .users import MAX_IDS, EmailAddress, IdString, Name, PhoneNumber
 
 GroupState = Literal["subscribed", "unsubscribed"]
 BOTH_EMAIL_AND_PHONE = (
@@ -25,7 +25,7 @@ def _listify(value: Any) -> Any:
 
 IdList = Annotated[list[IdString], BeforeValidator(_listify), Field(max_length=MAX_IDS)]
 EmailList = Annotated[list[EmailAddress], BeforeValidator(_listify), Field(max_length=MAX_IDS)]
-PhoneList = Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]],
+PhoneList = Annotated[list[PhoneNumber],
                       BeforeValidator(_listify), Field(max_length=MAX_IDS)]
 
 

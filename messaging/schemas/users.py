@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from django.utils import timezone
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from ..phones import phone_normalize
 
 MAX_TRACK_ITEMS = 75  # per array of /users/track (spec §2.7)
 MAX_IDS = 50  # per profile endpoint request (spec §3b)
@@ -51,6 +54,19 @@ IdString = Annotated[
     str, BeforeValidator(_coerce_id), StringConstraints(min_length=1, max_length=255)
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+
+def _phone_to_match(value: str) -> str:
+    normalized = phone_normalize(value)
+    if not normalized:
+        # Would otherwise match every profile that has no phone.
+        raise ValueError("not a phone number")
+    return normalized
+
+
+# A phone number that looks profiles up, in the form profiles store (messaging/phones.py).
+PhoneNumber = Annotated[str, StringConstraints(min_length=1, max_length=32),
+                        AfterValidator(_phone_to_match)]
 
 
 # Braze's accepted date formats besides ISO 8601 (spec §3.4), tried in order.
@@ -184,7 +200,8 @@ class _TrackItem(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return value.strip() if value is not None else None
+        # Stored as matched: `+33 6 12 34 56 78` and `+33612345678` are one profile.
+        return phone_normalize(value) if value is not None else None
 
     @model_validator(mode="before")
     @classmethod
@@ -469,9 +486,14 @@ class AliasToIdentify(BaseModel):
     user_alias: UserAliasRef
 
 
+# An address used to find profiles. Stripped before the length check: a blank value
+# would otherwise match every profile that has no email (and identify or delete it).
+EmailLookup = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+
+
 class EmailToIdentify(BaseModel):
     external_id: IdString
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    email: EmailLookup
     prioritization: Prioritization = Field(min_length=1)
 
     _prio = field_validator("prioritization")(_check_prioritization)
@@ -479,7 +501,7 @@ class EmailToIdentify(BaseModel):
 
 class PhoneToIdentify(BaseModel):
     external_id: IdString
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: PhoneNumber
     prioritization: Prioritization = Field(min_length=1)
 
     _prio = field_validator("prioritization")(_check_prioritization)
@@ -506,14 +528,14 @@ class UsersIdentifyRequest(BaseModel):
 
 
 class EmailPrioritized(BaseModel):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    email: EmailLookup
     prioritization: Prioritization = Field(default_factory=list)
 
     _prio = field_validator("prioritization")(_check_prioritization)
 
 
 class PhonePrioritized(BaseModel):
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: PhoneNumber
     prioritization: Prioritization = Field(default_factory=list)
 
     _prio = field_validator("prioritization")(_check_prioritization)
@@ -581,8 +603,8 @@ class UsersExportIdsRequest(BaseModel):
     user_aliases: list[UserAliasRef] | None = None
     device_id: IdString | None = None
     braze_id: IdString | None = None
-    email_address: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    email_address: EmailLookup | None = None
+    phone: PhoneNumber | None = None
     fields_to_export: list[ExportField] | None = Field(
         None, description="omitted: every field is exported"
     )
