@@ -25,8 +25,13 @@ from typing import Any, TextIO
 from liquid import Environment, Tag
 from liquid.ast import Node
 from liquid.builtin.expressions.arguments import PositionalArgument
+from liquid.builtin.expressions.logical import EqExpression, NeExpression
+from liquid.builtin.expressions.primitive import Blank, Empty
+from liquid.context import RenderContext
 from liquid.exceptions import LiquidError
+from liquid.expression import Expression
 from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
+from liquid.undefined import is_undefined
 
 # Braze truncates message_extras beyond 1 KB in total (spec §2.7).
 MESSAGE_EXTRAS_MAX_BYTES = 1024
@@ -145,6 +150,64 @@ class BrazeEnvironment(Environment):
 ENV = BrazeEnvironment()
 
 
+# --- `blank` / `empty` on missing values -------------------------------------------------------
+# python-liquid treats nil (a missing attribute) as neither blank nor empty, so Braze's
+# `{% if custom_attribute.${x} == blank %}` would be false for a user without `x`. Braze users
+# branch on missing data exactly that way, so comparisons against `blank`/`empty` in our
+# templates count nil/undefined as blank and empty. Only those comparison nodes change
+# (their class is swapped after parsing): `== nil`, truthiness and `default` keep Liquid's rules.
+
+
+def _nil_or_missing(value: object) -> bool:
+    return value is None or is_undefined(value)
+
+
+def _blank_eq(expression: EqExpression | NeExpression, context: RenderContext) -> bool:
+    left, right = expression.left.evaluate(context), expression.right.evaluate(context)
+    if _nil_or_missing(left) or _nil_or_missing(right):
+        other = right if isinstance(left, (Blank, Empty)) else left
+        return _nil_or_missing(other)
+    # Anything else compares as python-liquid does (EqExpression's own rule).
+    return bool(EqExpression(expression.token, expression.left, expression.right).evaluate(context))
+
+
+class _BlankAwareEq(EqExpression):
+    __slots__ = ()
+
+    def evaluate(self, context: RenderContext) -> object:
+        return _blank_eq(self, context)
+
+    async def evaluate_async(self, context: RenderContext) -> object:
+        return _blank_eq(self, context)
+
+
+class _BlankAwareNe(NeExpression):
+    __slots__ = ()
+
+    def evaluate(self, context: RenderContext) -> object:
+        return not _blank_eq(self, context)
+
+    async def evaluate_async(self, context: RenderContext) -> object:
+        return not _blank_eq(self, context)
+
+
+def _blank_aware(expression: Expression) -> None:
+    for child in expression.children():
+        _blank_aware(child)
+    if type(expression) in (EqExpression, NeExpression) and any(
+        isinstance(side, (Blank, Empty))
+        for side in (expression.left, expression.right)  # type: ignore[attr-defined]
+    ):
+        expression.__class__ = _BlankAwareEq if type(expression) is EqExpression else _BlankAwareNe
+
+
+def _blank_aware_nodes(nodes, context: RenderContext) -> None:  # type: ignore[no-untyped-def]
+    for node in nodes:
+        for expression in node.expressions():
+            _blank_aware(expression)
+        _blank_aware_nodes(node.children(context, include_partials=False), context)
+
+
 # --- Braze dialect → Liquid ------------------------------------------------------------------
 
 STANDARD = "standard_attribute"
@@ -229,6 +292,7 @@ def _parse(source: str):  # type: ignore[no-untyped-def]
         from liquid.exceptions import LiquidSyntaxError
 
         raise LiquidSyntaxError(f"unknown filter {unknown[0]!r}", token=None)
+    _blank_aware_nodes(template.nodes, RenderContext(template))
     return template
 
 

@@ -26,6 +26,7 @@ from campaigns.models import Campaign, Channel, MessageVariation
 from config.api import ApiError
 
 from .. import liquid
+from ..audience import AudienceError, audience_normalize
 from ..models import ApiKey, App, Dispatch, IdempotencyRecord, Profile, SendIdentifier, UserAlias
 from ..schemas.messages import (
     ANDROID_PUSH_MAX_BYTES,
@@ -94,6 +95,16 @@ def _check_push_sizes(messages: dict[str, dict[str, Any]]) -> None:
                 )
 
 
+def _check_audience(body: SendBody) -> dict[str, Any] | None:
+    """The Connected Audience tree, checked whole and normalized, or None (spec §3.1)."""
+    if body.audience is None:
+        return None
+    try:
+        return audience_normalize(body.audience)
+    except AudienceError as exc:
+        raise ApiError(400, "Bad Request", [str(exc)]) from None
+
+
 def _check_recipients(body: SendBody) -> None:
     explicit = len(body.external_user_ids or []) + len(body.user_aliases or [])
     if explicit > MAX_EXPLICIT_RECIPIENTS:
@@ -101,12 +112,6 @@ def _check_recipients(body: SendBody) -> None:
             400,
             "The max number of external_ids and aliases per request was exceeded",
             [f"external_user_ids, user_aliases: at most {MAX_EXPLICIT_RECIPIENTS} in total"],
-        )
-    if body.audience is not None:
-        raise ApiError(
-            400,
-            "Bad Request",
-            ["audience: Connected Audience filters are not supported; use segment_id"],
         )
     if body.broadcast and explicit:
         raise ApiError(
@@ -118,6 +123,10 @@ def _check_recipients(body: SendBody) -> None:
         if body.segment_id:
             raise ApiError(
                 400, "Bad Request", ["broadcast: must be true to send to a whole segment"]
+            )
+        if body.audience is not None:
+            raise ApiError(
+                400, "Bad Request", ["broadcast: must be true to send to a whole audience"]
             )
         raise ApiError(
             400,
@@ -276,6 +285,7 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
         for name, message in body.messages.present().items()
     }
     _check_recipients(body)
+    audience_filter = _check_audience(body)
     _check_push_sizes(messages)
     plan = SendPlan(
         messages=messages,
@@ -294,6 +304,8 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
         "external_user_ids": ids,
         "user_aliases": aliases,
         "segment_id": body.segment_id,
+        # Narrows the recipients above (the whole base for a broadcast); see pipeline.
+        "filter": audience_filter,
     }
     return plan
 

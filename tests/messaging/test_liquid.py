@@ -137,3 +137,43 @@ def test_runaway_loops_are_bounded():
 
     with pytest.raises(LiquidError):
         render("{% for i in (1..100000) %}{% for j in (1..100000) %}x{% endfor %}{% endfor %}")
+
+
+BRANCH = "{% if custom_attribute.${x} OP blank %}Y{% else %}N{% endif %}"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "blank", "empty", "nil", "default"),
+    [
+        ({}, "Y", "Y", "Y", "d"),  # missing: blank, empty and nil
+        ({"x": None}, "Y", "Y", "Y", "d"),  # stored null
+        ({"x": ""}, "Y", "Y", "N", "d"),
+        ({"x": []}, "Y", "Y", "N", "d"),
+        ({"x": "   "}, "Y", "N", "N", "   "),  # whitespace is blank, not empty
+        ({"x": "a"}, "N", "N", "N", "a"),
+        ({"x": 0}, "N", "N", "N", "0"),  # 0 is neither, and not replaced by default
+        ({"x": False}, "N", "N", "N", "d"),
+    ],
+)
+def test_blank_and_empty_on_missing_custom_attributes(attributes, blank, empty, nil, default):
+    context = {"custom_attribute": attributes}
+    assert render(BRANCH.replace("OP", "=="), context) == blank
+    assert render(BRANCH.replace("OP", "!="), context) == ("N" if blank == "Y" else "Y")
+    assert render(BRANCH.replace("OP blank", "== empty"), context) == empty
+    assert render(BRANCH.replace("OP blank", "== nil"), context) == nil
+    # `blank` on the left, inside a compound condition, nested in a loop and an unless.
+    nested = (
+        "{% for i in (1..1) %}{% unless blank == custom_attribute.${x} and true %}N"
+        "{% else %}Y{% endunless %}{% endfor %}"
+    )
+    assert render(nested, context) == blank
+    elsif = "{% if false %}-{% elsif custom_attribute.${x} == blank %}Y{% else %}N{% endif %}"
+    assert render(elsif, context) == blank
+    assert render("{{custom_attribute.${x} | default: 'd'}}", context) == default
+
+
+def test_missing_attribute_is_still_falsy_and_not_equal_to_values():
+    context = {"custom_attribute": {}}
+    assert render("{% if custom_attribute.${x} %}Y{% else %}N{% endif %}", context) == "N"
+    assert render("{% if custom_attribute.${x} == '' %}Y{% else %}N{% endif %}", context) == "N"
+    assert render("{% if custom_attribute.${x} == 0 %}Y{% else %}N{% endif %}", context) == "N"

@@ -155,8 +155,8 @@ def test_broadcast_walks_the_audience_in_batches(send, make_profile, monkeypatch
     seen = []
     original = pipeline.audience_batches
 
-    def spy(profiles, size=None):
-        for batch in original(profiles, size=3):
+    def spy(profiles, size=None, **kwargs):
+        for batch in original(profiles, size=3, **kwargs):
             seen.append(len(batch))
             yield batch
 

@@ -47,3 +47,23 @@ def test_send_endpoints_are_documented_from_their_schemas(client):
     assert feed["parameters"][0]["name"] == "external_id"
     # Not a REST key: the app authenticates with its signed token.
     assert document["paths"]["/content_cards/sdk/feed"]["get"].get("security", []) == []
+
+
+def test_connected_audience_is_documented_as_a_filter_tree(client):
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    audience = schemas["SendBody"]["properties"]["audience"]
+    refs = {item["$ref"].rsplit("/", 1)[1] for item in audience["anyOf"] if "$ref" in item}
+    assert refs == {
+        "CustomAttributeFilter",
+        "PushSubscriptionFilter",
+        "EmailSubscriptionFilter",
+        "AudienceAnd",
+        "AudienceOr",
+    }
+    # AND/OR items are the same union again: the tree nests.
+    nested = schemas["AudienceAnd"]["properties"]["AND"]["items"]
+    assert {item["$ref"].rsplit("/", 1)[1] for item in nested["anyOf"]} == refs
+    comparisons = set(schemas["CustomAttributeCondition"]["properties"]["comparison"]["enum"])
+    assert {"matches_regex", "includes_value", "greater_than", "before", "exists"} <= comparisons
+    assert "last_used_app" not in str(audience)

@@ -274,13 +274,91 @@ def test_unknown_segment_is_a_clear_400(api):
     assert response.json()["message"] == "Invalid Segment ID"
 
 
-def test_connected_audience_is_refused_clearly(api):
+def _deep(levels):
+    tree = {"custom_attribute": {"custom_attribute_name": "a", "comparison": "exists"}}
+    for _ in range(levels):
+        tree = {"AND": [tree]}
+    return tree
+
+
+LEAF = {"custom_attribute_name": "plan", "comparison": "equals", "value": "gold"}
+
+
+@pytest.mark.parametrize(
+    ("audience", "error"),
+    [
+        ({"AND": []}, "audience.AND: must be a non-empty list of filters"),
+        ("gold", "audience: must be an object with exactly one key"),
+        ({"AND": [{"custom_attribute": LEAF}], "OR": []}, "audience: must be an object"),
+        (
+            {
+                "OR": [
+                    {"custom_attribute": LEAF},
+                    {"custom_attribute": {**LEAF, "comparison": "eq"}},
+                ]
+            },
+            "audience.OR[1].custom_attribute.comparison: unknown comparison 'eq'",
+        ),
+        (
+            {"AND": [{"OR": [{"custom_attribute": {**LEAF, "value": None}}]}]},
+            "audience.AND[0].OR[0].custom_attribute.value: required for comparison 'equals'",
+        ),
+        (
+            {"custom_attribute": {**LEAF, "comparison": "matches_regex", "value": "(unclosed"}},
+            "audience.custom_attribute.value: invalid regular expression",
+        ),
+        (
+            {"custom_attribute": {**LEAF, "comparison": "greater_than", "value": "10"}},
+            "audience.custom_attribute.value: must be a number for 'greater_than'",
+        ),
+        (
+            {"custom_attribute": {**LEAF, "comparison": "after", "value": "yesterday"}},
+            "audience.custom_attribute.value: must be an ISO 8601 time",
+        ),
+        (
+            {"custom_attribute": {"comparison": "exists"}},
+            "audience.custom_attribute.custom_attribute_name: must be a non-empty string",
+        ),
+        (
+            {"push_subscription_status": {"comparison": "is", "value": "maybe"}},
+            "audience.push_subscription_status.value: must be one of",
+        ),
+        (
+            {"last_used_app": {"comparison": "after", "value": "2030-01-01T00:00:00Z"}},
+            "audience.last_used_app: not supported",
+        ),
+        ({"segment": {"id": "x"}}, "audience: unknown filter 'segment'"),
+        (_deep(11), "nested more than 10 levels deep"),
+        ({"OR": [{"custom_attribute": LEAF}] * 101}, "more than 100 filters"),
+    ],
+)
+def test_bad_connected_audience_is_a_400_naming_the_path(api, audience, error):
     response = api.post(
         "/messages/send",
-        {"broadcast": True, "audience": {"AND": []}, "messages": {"sms": VALID["sms"]}},
+        {"broadcast": True, "audience": audience, "messages": {"sms": VALID["sms"]}},
     )
     assert response.status_code == 400
-    assert "audience" in response.json()["errors"][0]
+    answer = response.json()
+    assert answer["message"] == "Bad Request"
+    assert any(error in text for text in answer["errors"]), answer
+    assert not Dispatch.objects.exists()
+
+
+def test_audience_without_broadcast_or_recipients_is_refused(api):
+    response = api.post(
+        "/messages/send",
+        {"audience": {"custom_attribute": LEAF}, "messages": {"sms": VALID["sms"]}},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["broadcast: must be true to send to a whole audience"]
+
+
+def test_nested_audience_at_the_depth_limit_is_accepted(api):
+    response = api.post(
+        "/messages/send",
+        {"broadcast": True, "audience": _deep(10), "messages": {"sms": VALID["sms"]}},
+    )
+    assert response.status_code == 201, response.json()
 
 
 # --- Campaign, variations, send_id -------------------------------------------------------------
