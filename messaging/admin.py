@@ -65,8 +65,18 @@ class ChannelConfigAdmin(admin.ModelAdmin):
     search_fields = ("app__name", "public_id")
     list_select_related = ("app",)
     exclude = ("credentials_encrypted",)
-    readonly_fields = ("public_id", "created_at", "updated_at")
+    # Stored secrets only follow the same provider at the same address: the dashboard asks
+    # for them again when either changes, so they cannot be sent to another server. The
+    # admin has no such check, so here both are read-only once saved (credentials are
+    # never shown or editable).
+    readonly_fields = ("public_id", "base_url", "created_at", "updated_at")
     raw_id_fields = ("app",)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ChannelConfig | None = None
+    ) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("provider",) if obj is not None else fields
 
 
 class UserAliasInline(admin.TabularInline):

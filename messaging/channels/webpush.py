@@ -2,11 +2,13 @@
 
 The "token" of a web push subscription is the browser's PushSubscription as JSON:
 `{"endpoint": "https://push.example/…", "keys": {"p256dh": "…", "auth": "…"}}`.
+API callers set it (/users/track), so the endpoint passes the webhooks' SSRF guard.
 Encryption uses `cryptography` directly (aes128gcm, one record), so no extra package.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from . import http
+from . import http, ssrf
 from .base import Outcome, Outgoing, Result
 from .payload import copy_fields
 
@@ -160,8 +162,16 @@ class WebPushAdapter(http.HttpProviderAdapter):
                 provider_response=f"invalid subscription: {exc!r}"[:300],
                 invalidate_address=True,
             )
+        try:
+            # getaddrinfo blocks: off the providers' loop, which serves the whole batch.
+            address = await asyncio.to_thread(ssrf.check_target, endpoint)
+        except ssrf.TargetRefused as exc:
+            # Final, but the subscription is kept: an operator may allow its network.
+            return Outcome(Result.FAILED, provider_response=str(exc)[:500])
+        pinned_url, host_header, extensions = ssrf.pinned_request(endpoint, address)
         ttl = item.payload.get("time_to_live")
         headers = {
+            "host": host_header["Host"],
             "ttl": str(int(ttl) if isinstance(ttl, int) else DEFAULT_TTL),
             "content-encoding": "aes128gcm",
             "content-type": "application/octet-stream",
@@ -170,7 +180,9 @@ class WebPushAdapter(http.HttpProviderAdapter):
 
         async def send() -> httpx.Response:
             headers["authorization"] = self.vapid_authorization(endpoint)
-            return await self._client.post(endpoint, content=body, headers=headers)
+            return await self._client.post(
+                pinned_url, content=body, headers=headers, extensions=extensions
+            )
 
         return await http.send_with_retry(send, self._interpret, self.config.retry)
 

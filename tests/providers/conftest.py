@@ -173,3 +173,9 @@ def ios_app_with_token(p8: str, *, base_url: str = "", token: str = "ab" * 32) -
     profile = Profile.objects.create(external_id="alice")
     PushToken.objects.create(profile=profile, app_id=app.app_id, token=token)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _local_push_services_allowed(settings):
+    """The fakes listen on 127.0.0.1, which the SSRF guard refuses unless allowed."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]

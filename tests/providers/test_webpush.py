@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import jwt
 import pytest
@@ -127,3 +128,68 @@ def test_plain_http_endpoints_are_refused(adapter, push_service):
     assert (outcome.result, outcome.invalidate_address) == (Result.BOUNCED, True)
     assert "https" in outcome.provider_response
     assert push_service.requests == []
+
+
+# --- SSRF guard: subscription endpoints come from API callers (/users/track) -----------------
+
+
+def test_private_endpoint_is_refused_when_not_allowed(adapter, push_service, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    [outcome] = adapter.send_batch([_item(push_service.subscribe())])
+    # Final, with the reason; the subscription is kept (an operator may allow the network).
+    assert (outcome.result, outcome.invalidate_address) == (Result.FAILED, False)
+    assert "refused" in outcome.provider_response
+    assert "127.0.0.1" in outcome.provider_response
+    assert push_service.requests == []
+
+
+def test_name_resolving_to_a_private_address_is_refused(adapter, push_service, monkeypatch):
+    resolve = socket.getaddrinfo
+
+    def fake_resolve(host, port, *args, **kwargs):
+        if host == "push.example.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.9.8.7", port))]
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_resolve)
+    token = json.loads(push_service.subscribe())
+    token["endpoint"] = "https://push.example.test/push/abc"
+    [outcome] = adapter.send_batch([_item(json.dumps(token))])
+    assert outcome.result == Result.FAILED
+    assert "10.9.8.7" in outcome.provider_response
+
+
+def test_endpoint_is_connected_at_the_checked_address(adapter, push_service, monkeypatch):
+    # Connecting by name would resolve a second time (DNS rebinding): the guard's answer
+    # must be the address used. "localhost" resolves once to 127.0.0.1, then not at all.
+    resolve = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve_once(host, port, *args, **kwargs):
+        if host in ("localhost", b"localhost"):  # anyio passes the IDNA-encoded bytes
+            lookups.append(host)
+            if len(lookups) > 1:
+                raise socket.gaierror(socket.EAI_NONAME, "rebound")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_once)
+    token = json.loads(push_service.subscribe())
+    port = push_service.base_url.rsplit(":", 1)[1]
+    token["endpoint"] = token["endpoint"].replace("127.0.0.1", "localhost")
+    adapter.send_batch([_item(json.dumps(token))])
+    # Reached over TLS verified for the name (SNI), with the name as Host, one lookup only.
+    assert len(push_service.requests) == 1
+    assert push_service.requests[0].headers["host"] == f"localhost:{port}"
+    assert lookups == ["localhost"]
+
+
+def test_httpx_does_not_log_capability_urls_at_info(adapter, push_service, caplog):
+    # httpx logs every request line (the endpoint URL, a bearer capability) at INFO.
+    token = push_service.subscribe()
+    [outcome] = adapter.send_batch([_item(token)])
+    assert outcome.result == Result.DELIVERED
+    endpoint = json.loads(token)["endpoint"]
+    leaked = [r for r in caplog.records if r.name.startswith(("httpx", "httpcore"))]
+    assert leaked == []
+    assert not any(endpoint.split("/push/")[1] in r.getMessage() for r in caplog.records)
