@@ -7,6 +7,7 @@ page works as a plain form post; the add/remove buttons re-render them from the 
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -289,3 +290,43 @@ def editor_rows(data: Any, prefix: str, fields: list[str], limit: int) -> list[d
         {field: data.get(f"{prefix}-{index}-{field}", "") for field in fields}
         for index in range(total)
     ]
+
+
+# --- One-time token of the create form -------------------------------------------------------
+# Without JavaScript (data-submit-once), a double click posts the create form twice. The page
+# carries a random token, remembered in the session; the first successful save claims it with
+# cache.add (atomic in Redis, and under LocMemCache's lock in one process), so a second post
+# with the same token finds the campaign the first one created instead of creating another.
+
+FORM_TOKEN_FIELD = "form_token"
+_SESSION_TOKENS = "campaign_create_tokens"
+_KEEP_TOKENS = 20  # open "new campaign" tabs remembered per session
+TOKEN_TTL = 24 * 3600
+
+
+def form_token_issue(session: Any) -> str:
+    """A fresh token for a newly rendered create form, remembered in the session."""
+    token = secrets.token_urlsafe(18)
+    tokens = dict(session.get(_SESSION_TOKENS, {}))
+    tokens[token] = ""
+    session[_SESSION_TOKENS] = dict(list(tokens.items())[-_KEEP_TOKENS:])
+    return token
+
+
+def form_token_is_known(session: Any, token: str) -> bool:
+    return bool(token) and token in session.get(_SESSION_TOKENS, {})
+
+
+def form_token_claim_key(session: Any, token: str) -> str:
+    return f"herald:campaign-create:{session.session_key}:{token}"
+
+
+def form_token_used_for(session: Any, token: str) -> str:
+    """The api_id of the campaign this token already created, else ""."""
+    return session.get(_SESSION_TOKENS, {}).get(token, "")
+
+
+def form_token_record(session: Any, token: str, api_id: str) -> None:
+    tokens = dict(session.get(_SESSION_TOKENS, {}))
+    tokens[token] = api_id
+    session[_SESSION_TOKENS] = tokens

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -20,13 +23,20 @@ from django_htmx.middleware import HtmxDetails
 from . import selectors, services
 from .forms import (
     CONVERSION_PREFIX,
+    FORM_TOKEN_FIELD,
     MAX_MESSAGES,
     MESSAGE_PREFIX,
+    TOKEN_TTL,
     CampaignForm,
     ConversionFormSet,
     MessageFormSet,
     campaign_initial,
     editor_rows,
+    form_token_claim_key,
+    form_token_is_known,
+    form_token_issue,
+    form_token_record,
+    form_token_used_for,
     new_conversion_row,
     next_variant_name,
 )
@@ -119,8 +129,10 @@ def _editor_context(
     conversion_formset: Any,
     locked: set[uuid.UUID],
     focus: str = "",
+    form_token: str = "",
 ) -> dict[str, Any]:
     return {
+        "form_token": form_token,
         "nav": "messaging",
         "campaign": campaign,
         "form": form,
@@ -180,6 +192,8 @@ def _rerender_editor(
         conversion_formset=ConversionFormSet(prefix=CONVERSION_PREFIX, initial=conversions),
         locked=locked,
         focus=focus,
+        # Adding a row without JavaScript re-renders the page: it stays the same form.
+        form_token=post.get(FORM_TOKEN_FIELD, "") if campaign is None else "",
     )
     template = "campaigns/campaign_form.html"
     if request.htmx:
@@ -204,16 +218,30 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpResponse:
     locked = selectors.variation_ids_with_sends(campaign=campaign) if campaign else set()
+    token = ""
     if request.method == "POST":
         rerendered = _rerender_editor(request, campaign, locked)
         if rerendered is not None:
             return rerendered
+        token = request.POST.get(FORM_TOKEN_FIELD, "") if campaign is None else ""
+        if not form_token_is_known(request.session, token):
+            token = ""  # no token (or not issued here): a plain create, as before
+        if token and (
+            form_token_used_for(request.session, token)
+            or cache.get(form_token_claim_key(request.session, token)) is not None
+        ):
+            return _already_created(request, token)
         form = CampaignForm(request.POST)
         message_formset = MessageFormSet(request.POST, prefix=MESSAGE_PREFIX)
         conversion_formset = ConversionFormSet(request.POST, prefix=CONVERSION_PREFIX)
         valid = all([form.is_valid(), message_formset.is_valid(), conversion_formset.is_valid()])
         if valid:
-            saved = _save(request, campaign, form, message_formset, conversion_formset)
+            if token:
+                saved = _create_once(request, token, form, message_formset, conversion_formset)
+                if isinstance(saved, HttpResponse):
+                    return saved
+            else:
+                saved = _save(request, campaign, form, message_formset, conversion_formset)
             if saved is not None:
                 notices.success(request, "Campaign saved." if campaign else "Campaign created.")
                 url = saved.get_absolute_url()
@@ -222,6 +250,7 @@ def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpRes
         if campaign is None:
             form = CampaignForm()
             messages, conversions = [], []
+            token = form_token_issue(request.session)
         else:
             initial, messages, conversions = campaign_initial(campaign)
             form = CampaignForm(initial=initial)
@@ -233,6 +262,7 @@ def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpRes
         message_formset=message_formset,
         conversion_formset=conversion_formset,
         locked=locked,
+        form_token=token,
     )
     # Errors answer 200 too: htmx 2 does not swap 4xx bodies by default (STYLE.md §4).
     return render(request, "campaigns/campaign_form.html", context)
@@ -259,6 +289,45 @@ def _save(
         # (a message with sends, a foreign variation ID) is shown with the messages' errors.
         message_formset._non_form_errors = message_formset.error_class(error.messages)
         return None
+
+
+def _create_once(
+    request: HtmxRequest, token: str, form, message_formset, conversion_formset
+) -> Campaign | HttpResponse | None:
+    """Create the campaign unless another post of the same form got there first."""
+    key = form_token_claim_key(request.session, token)
+    # cache.add is the atomic step: of two posts racing, exactly one gets the claim.
+    if not cache.add(key, "", TOKEN_TTL):
+        return _already_created(request, token)
+    saved = _save(request, None, form, message_formset, conversion_formset)
+    if saved is None:
+        cache.delete(key)  # nothing was saved: the corrected form may be sent again
+        return None
+    cache.set(key, str(saved.api_id), TOKEN_TTL)
+    form_token_record(request.session, token, str(saved.api_id))
+    return saved
+
+
+def _already_created(request: HtmxRequest, token: str, wait: float = 10.0) -> HttpResponse:
+    """Send a repeated post to the campaign the first post created (waiting for it if needed)."""
+    key = form_token_claim_key(request.session, token)
+    api_id = form_token_used_for(request.session, token) or cache.get(key)
+    deadline = time.monotonic() + wait
+    while not api_id and cache.get(key) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first post is still saving
+        api_id = cache.get(key)
+    campaign = Campaign.objects.filter(api_id=_uuid(api_id)).first() if api_id else None
+    if campaign is not None:
+        notices.info(
+            request,
+            "This form had already been submitted, so no second campaign was created: "
+            "here is the one it created.",
+        )
+        url = campaign.get_absolute_url()
+    else:
+        notices.info(request, "This form had already been submitted; see the campaign list.")
+        url = reverse("campaigns:list")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required

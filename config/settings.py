@@ -5,6 +5,7 @@ development work with no services at all (SQLite, eager tasks); production sets
 DEBUG=0 and its secrets.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -162,6 +163,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date style on every page ("28 Nov 2026, 19:08"): see config/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files -------------------------------------------------------------------
 
@@ -236,6 +239,14 @@ CELERY_TIMEZONE = TIME_ZONE
 # Comma-separated CIDRs that webhooks may reach although they are private or loopback.
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client address
+# for API key IP allowlists (messaging/auth.py client_address). Empty: REMOTE_ADDR only.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _cidr in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_cidr!r} is not a CIDR") from None
 # Largest request body the REST API reads (bytes); larger bodies get a 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 
@@ -277,5 +288,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # At INFO httpx logs each request URL: web push endpoints are capability URLs.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

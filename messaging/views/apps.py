@@ -169,7 +169,9 @@ def _form_initial(config: ChannelConfig | None, provider: str) -> dict:
 def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpResponse:
     app, channel = _get_app(app_id), _get_channel(channel)
     config = ChannelConfig.objects.filter(app=app, channel=channel).first()
-    default_provider = config.provider if config else PROVIDERS_BY_CHANNEL[channel][0]
+    # Without a saved config this app's messages on the channel go to the sandbox (see
+    # channels/routing.py), so the form starts there instead of suggesting a provider.
+    default_provider = config.provider if config else Provider.SANDBOX.value
     provider = request.POST.get("provider") or request.GET.get("provider") or default_provider
     if provider not in PROVIDERS_BY_CHANNEL[channel]:
         provider = default_provider
@@ -217,6 +219,7 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
             "config": config,
             "form": form,
             "provider": provider,
+            "active_provider": Provider(config.provider if config else Provider.SANDBOX),
             "option_fields": OPTION_FIELDS.get(provider, []),
             "stored": stored,
             "secrets": credential_summary(config) if config else [],

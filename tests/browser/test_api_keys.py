@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -39,7 +40,11 @@ def test_create_show_once_use_and_revoke(logged_in_page, live_server):
     page.goto("/settings/api-keys/")
     assert key not in page.content()
     row = page.locator(f'tr[data-key="{api_key.prefix}"]')
-    assert "ago" in row.inner_text()  # last used
+    # Last used: relative ("now", "2 seconds ago"), the absolute time in the hover title.
+    last_used = row.locator("time").nth(1)
+    assert re.fullmatch(r"just now|.+ ago", last_used.inner_text())
+    hover = last_used.get_attribute("title")
+    assert re.fullmatch(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d:\d\d UTC", hover)
 
     row.get_by_text("Revoke…").click()
     row.get_by_role("button", name="Revoke “Shop backend”").click()

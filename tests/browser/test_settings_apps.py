@@ -80,6 +80,9 @@ def test_web_push_keys_are_generated_in_the_dashboard(logged_in_page):
     _add_app(page, "Shop website", "web")
     page.goto("/settings/channels/")
     page.get_by_role("link", name="Set up Web Push for Shop website").click()
+    # Nothing saved yet: the form starts on the sandbox, which is what delivers now.
+    assert page.get_by_label("Provider", exact=True).input_value() == "sandbox"
+    page.get_by_label("Provider", exact=True).select_option("webpush")  # htmx swaps the fields in
     page.get_by_label("Contact (VAPID subject)").fill("mailto:ops@example.test")
     page.get_by_role("button", name="Save").click()
     key = page.locator("#vapid-public-key").inner_text()
@@ -100,8 +103,11 @@ def test_sms_provider_form_validates_senders_in_place(logged_in_page):
     app = app_create(name="Shop Android", platform="android")
     page = logged_in_page
     page.goto(f"/settings/channels/{app.app_id}/sms/")
-    # The real provider is preselected; choosing it again would swap the fields mid-typing.
-    assert page.get_by_label("Provider", exact=True).input_value() == "twilio"
+    # Nothing saved yet: the form starts on the sandbox and says it is the one active now.
+    assert page.get_by_label("Provider", exact=True).input_value() == "sandbox"
+    assert "Active now: Sandbox" in page.locator("#active-provider").inner_text()
+    page.screenshot(path="/tmp/h1-channel-unconfigured.png", full_page=True)
+    page.get_by_label("Provider", exact=True).select_option("twilio")  # htmx swaps the fields in
     page.get_by_label("Account SID").fill("AC" + "1" * 32)
     page.get_by_label("Auth token").fill("token-never-shown-1234")
     page.get_by_label("Senders").fill("group-1 = 5550001111")
@@ -116,4 +122,5 @@ def test_sms_provider_form_validates_senders_in_place(logged_in_page):
     page.get_by_text("now uses Twilio-compatible Messages API").wait_for()
     assert "token-never-shown-1234" not in page.content()
     assert "••••1234" in page.content()
+    assert "Active now: Twilio" in page.locator("#active-provider").inner_text()
     page.screenshot(path="/tmp/h5-sms.png", full_page=True)

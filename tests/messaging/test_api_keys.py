@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -152,7 +153,10 @@ def test_revoke_unknown_key_is_404_and_get_is_refused(marketer_client, api_key):
 def test_last_used_is_shown(marketer_client, api):
     api.post("/users/track", {"attributes": [{"external_id": "u"}]})
     html = marketer_client.get(reverse("messaging:api-key-list")).content.decode()
-    assert "ago" in html and "never" not in html
+    # Relative text ("now", "3 seconds ago"), the absolute time on hover.
+    shown = r'<time datetime="[^"]+" title="\d{1,2} \w{3} \d{4}, [\d:]+ UTC">(just now|[^<]* ago)<'
+    assert re.search(shown, html)
+    assert "never" not in html
 
 
 def test_admin_lists_every_messaging_model(admin_client):

@@ -230,3 +230,20 @@ def test_pasted_secrets_are_hidden_from_error_reports(marketer_client, p8):
     cleansed = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
     assert cleansed["private_key"] != p8 and "*" in cleansed["private_key"]
     assert cleansed["team_id"] == "T"
+
+
+def test_an_unconfigured_channel_starts_on_the_sandbox_and_says_so(marketer_client, p8):
+    app = app_create(name="Shop iOS", platform="ios")
+    url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
+    page = marketer_client.get(url).content.decode()
+    # The select must not suggest APNs while messages actually go to the sandbox.
+    assert '<option value="sandbox" selected>' in page
+    assert '<option value="apns" selected>' not in page
+    assert 'data-provider="sandbox"' in page and "no provider saved yet" in page
+    marketer_client.post(
+        url,
+        {"provider": "apns", "team_id": "T1", "key_id": "K1", "topic": "shop", "private_key": p8},
+    )
+    page = marketer_client.get(url).content.decode()
+    assert '<option value="apns" selected>' in page
+    assert 'data-provider="apns"' in page and "no provider saved yet" not in page
