@@ -35,6 +35,19 @@ class VariationHasSends(ValidationError):
     """A message that has already been sent cannot be removed: its results would lose their key."""
 
 
+def _save_contents(
+    *,
+    campaign: Campaign,
+    tags: Sequence[str],
+    messages: Sequence[MessageSpec],
+    conversions: Sequence[ConversionSpec],
+) -> None:
+    """Tags, messages and conversion events: what create and update both write."""
+    _set_tags(campaign=campaign, tags=tags)
+    _save_variations(campaign=campaign, messages=messages)
+    _save_conversions(campaign=campaign, conversions=conversions)
+
+
 def _status_for(*, has_messages: bool) -> str:
     # A campaign without messages cannot be sent to with variation IDs yet: it stays a draft.
     return Campaign.Status.ACTIVE if has_messages else Campaign.Status.DRAFT
@@ -129,9 +142,7 @@ def campaign_create(
     )
     campaign.full_clean()
     campaign.save()
-    _set_tags(campaign=campaign, tags=tags)
-    _save_variations(campaign=campaign, messages=messages)
-    _save_conversions(campaign=campaign, conversions=conversions)
+    _save_contents(campaign=campaign, tags=tags, messages=messages, conversions=conversions)
     return campaign
 
 
@@ -154,9 +165,7 @@ def campaign_update(
         campaign.status = _status_for(has_messages=bool(messages))
     campaign.full_clean()
     campaign.save()
-    _set_tags(campaign=campaign, tags=tags)
-    _save_variations(campaign=campaign, messages=messages)
-    _save_conversions(campaign=campaign, conversions=conversions)
+    _save_contents(campaign=campaign, tags=tags, messages=messages, conversions=conversions)
     return campaign
 
 
