@@ -25,6 +25,17 @@ class Channel(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
 
 
+# The platform an app must have for its push tokens to carry a push channel's messages
+# (the values of messaging's App.Platform). The one home of this map: import it.
+PUSH_PLATFORMS: dict[str, str] = {
+    Channel.APPLE_PUSH: "ios",
+    Channel.ANDROID_PUSH: "android",
+    Channel.KINDLE_PUSH: "kindle",
+    Channel.WEB_PUSH: "web",
+}
+PUSH_CHANNELS: frozenset[str] = frozenset(PUSH_PLATFORMS)
+
+
 # Braze's export endpoints name some channels differently from the send API's keys
 # (spec §3.6, §3.7): `ios_push` for `apple_push`, `content_cards` for `content_card`.
 EXPORT_CHANNEL_NAMES = {

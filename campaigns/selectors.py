@@ -54,6 +54,20 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.filter(campaigns__isnull=False).distinct().order_by("name")
 
 
+def campaign_by_public_id(value: str | uuid.UUID | None) -> Campaign | None:
+    """The campaign a `campaign_id` names, or None: the one lookup by public ID.
+
+    Anything that is not a UUID (a typo, another system's ID) names no campaign.
+    """
+    if not value:
+        return None
+    try:
+        api_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+    return Campaign.objects.filter(api_id=api_id).first()
+
+
 def campaign_get(*, api_id: uuid.UUID) -> Campaign | None:
     """One campaign by its public ID, with everything its page shows."""
     return (

@@ -29,7 +29,6 @@ from django.utils.dateparse import parse_datetime
 from liquid.exceptions import LiquidError
 
 from analytics.selectors import segment_profile_ids
-from analytics.services import engagement_record
 from campaigns.models import Campaign, Channel, MessageVariation
 
 from . import liquid
@@ -45,6 +44,7 @@ from .models import (
     SubscriptionState,
     UserAlias,
 )
+from .services.delivery_events import delivery_events_record
 
 log = logging.getLogger(__name__)
 
@@ -303,33 +303,6 @@ _STATUS = {
     Result.BOUNCED: Delivery.Status.BOUNCED,
     Result.FAILED: Delivery.Status.FAILED,
 }
-
-
-def delivery_events_record(
-    delivery: Delivery,
-    kinds: tuple[str, ...],
-    properties: dict[str, Any],
-    *,
-    dedupe_prefix: str = "",
-) -> None:
-    """Engagement events of one delivery, one per kind, each recorded at most once.
-
-    `dedupe_prefix` keeps events from another source (e.g. SMS status callbacks) apart
-    from the pipeline's own for the same delivery and kind.
-    """
-    for kind in kinds:
-        engagement_record(
-            kind=kind,
-            channel=delivery.channel,
-            dedupe_key=f"{dedupe_prefix}{delivery.message_id}:{kind}",
-            campaign_id=delivery.campaign_id,
-            variation_id=delivery.variation_id,
-            send_id=delivery.send_id,
-            dispatch_id=delivery.dispatch_id,
-            delivery_id=delivery.pk,
-            profile_id=delivery.profile_id,
-            properties=properties,
-        )
 
 
 def delivery_record_outcome(

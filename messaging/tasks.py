@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from . import pipeline
+from .services.idempotency import idempotency_records_purge
 
 # Temporary delivery failures (SMTP 4xx, webhook 5xx, network) are retried with
 # exponential backoff: 10 s, 20 s, 40 s … capped at 10 minutes, then recorded as final.
@@ -56,8 +57,6 @@ def dispatch_sweep_task() -> int:
       and their dispatch re-enqueued so it delivers the rest and finishes;
     - idempotency answers past their 24 hours are forgotten.
     """
-    from .services.dispatch import idempotency_records_purge
-
     idempotency_records_purge()
     abandoned_after = getattr(settings, "DELIVERY_ABANDONED_AFTER_MINUTES", 15)
     touched = pipeline.deliveries_abandoned_fail(older_than=timedelta(minutes=abandoned_after))

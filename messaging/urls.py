@@ -1,6 +1,6 @@
 """Dashboard pages of messaging, one module per subject."""
 
-from . import tracking
+from .tracking import urls as tracking_urls
 from .views import api_keys, apps, audience, dispatches, sms_webhooks
 
 app_name = "messaging"
@@ -11,5 +11,5 @@ urlpatterns = [
     *dispatches.urlpatterns,
     *apps.urlpatterns,
     *sms_webhooks.urlpatterns,
-    *tracking.urlpatterns,
+    *tracking_urls.urlpatterns,
 ]

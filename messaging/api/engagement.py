@@ -22,6 +22,7 @@ from analytics.services import app_sessions_record, engagement_record_many
 from config.api import ApiError, api_response, endpoint, validate
 
 from ..models import ContentCard, Delivery, Permission, Profile
+from ..services.delivery_events import delivery_event
 
 Kind = EngagementEvent.Kind
 
@@ -157,14 +158,9 @@ def engagement_track(request: HttpRequest) -> JsonResponse:
                 continue
         kind, once = MESSAGE_EVENTS[event.type]
         suffix = "" if once else f":{event.id or when.isoformat()}"
-        records.append({
-            "kind": kind, "channel": delivery.channel,
-            "dedupe_key": f"{delivery.message_id}:{kind}{suffix}"[:128],
-            "campaign_id": delivery.campaign_id, "variation_id": delivery.variation_id,
-            "send_id": delivery.send_id, "dispatch_id": delivery.dispatch_id,
-            "delivery_id": delivery.pk, "profile_id": delivery.profile_id,
-            "occurred_at": when, "properties": {"reported_as": event.type},
-        })
+        records.append(delivery_event(
+            delivery, kind=kind, dedupe_key=f"{delivery.message_id}:{kind}{suffix}",
+            occurred_at=when, properties={"reported_as": event.type}))
     if errors:
         raise ApiError(400, errors[0] if len(errors) == 1 else "Bad Request", errors)
 

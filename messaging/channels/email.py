@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import strip_tags
 
-from ..tracking import instrument_email, unsubscribe_headers
+from ..tracking.links import instrument_email, unsubscribe_headers
 from .base import Outcome, Outgoing, Result
 
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr)\s*/?>")

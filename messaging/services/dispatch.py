@@ -35,11 +35,11 @@ from ..schemas.messages import (
     SendBody,
     send_id_problem,
 )
+from .idempotency import IDEMPOTENCY_TTL
 from .providers import app_exists
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
 SEND_ID_DAILY_QUOTA = 100
 ARCHIVED_TEXT = (
     "The campaign is archived. Unarchive the campaign in order for send requests to take effect."
@@ -308,14 +308,6 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
         "filter": audience_filter,
     }
     return plan
-
-
-def idempotency_records_purge() -> int:
-    """Forget answers older than 24 hours (their keys may be reused); returns how many."""
-    deleted, _ = IdempotencyRecord.objects.filter(
-        created_at__lt=timezone.now() - IDEMPOTENCY_TTL
-    ).delete()
-    return deleted
 
 
 def request_hash(data: Any) -> str:

@@ -24,7 +24,7 @@ from campaigns.models import Channel
 from messaging.channels.base import ChannelAdapter
 from messaging.crypto import decrypt_json, encrypt_json
 from messaging.models import App, ChannelConfig, Delivery, Profile, Provider, PushToken
-from messaging.pipeline import delivery_events_record
+from messaging.services.delivery_events import delivery_events_record
 
 log = logging.getLogger(__name__)
 

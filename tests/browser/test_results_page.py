@@ -11,7 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import ConversionEvent
-from messaging import tracking
+from messaging.services import tracking as tracking_services
+from messaging.tracking import links as tracking
 from tests.analytics.helpers import make_campaign, make_profile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +26,7 @@ def _links(message, kind: str) -> list[str]:
 
 def test_results_page_after_a_real_send(logged_in_page, api, client, monkeypatch):
     # Opens right after sending would be flagged as machine opens; this test opens at once.
-    monkeypatch.setattr(tracking, "MACHINE_OPEN_DELAY", timedelta(0))
+    monkeypatch.setattr(tracking_services, "MACHINE_OPEN_DELAY", timedelta(0))
     campaign = make_campaign(
         name="Spring sale", variations=[("email", "Plain"), ("email", "Bold")],
         conversions=[(ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,

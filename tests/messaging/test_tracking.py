@@ -11,7 +11,7 @@ from django.core import signing
 from django.utils import timezone
 
 from analytics.models import DailyRollup, EngagementEvent
-from messaging import tracking
+from messaging.tracking import links as tracking
 from messaging.models import SubscriptionState
 from tests.analytics.helpers import make_campaign, make_profile, send
 
