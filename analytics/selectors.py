@@ -18,6 +18,7 @@ from .models import (
     CampaignDayRollup,
     Conversion,
     DailyRollup,
+    EngagementEvent,
     Segment,
     SegmentMember,
     UniqueMark,
@@ -466,8 +467,6 @@ def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[st
     (privacy proxies) are not engagement. Herald has no control groups: `in_control`
     is always false.
     """
-    from .models import EngagementEvent
-
     # What each profile received and did per campaign, variation, channel and kind.
     rows = (EngagementEvent.objects
             .filter(profile_id__in=profile_ids, kind__in=_RECEIVED_KINDS,

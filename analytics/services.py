@@ -42,6 +42,7 @@ from .models import (
     SegmentMember,
     UniqueMark,
 )
+from .selectors import retargeting_profile_ids
 
 Kind = EngagementEvent.Kind
 
@@ -609,8 +610,6 @@ def segment_create_from_results(
     created_by=None,
 ) -> Segment:
     """Store the profiles that received/opened/clicked/converted (or not) as a segment."""
-    from .selectors import retargeting_profile_ids
-
     if behavior not in Segment.Behavior.values:
         raise ValueError(f"unknown behavior {behavior!r}")
     if variation is not None and variation.campaign_id != campaign.pk:
