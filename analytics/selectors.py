@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max, QuerySet, Sum
 
-from campaigns.models import Campaign, Channel, ConversionEvent, MessageVariation
+from campaigns.models import PUSH_CHANNELS, Campaign, Channel, ConversionEvent, MessageVariation
 
 from .models import (
     ROLLUP_COUNTERS,
@@ -23,8 +23,6 @@ from .models import (
     SegmentMember,
     UniqueMark,
 )
-
-PUSH_CHANNELS = {Channel.APPLE_PUSH, Channel.ANDROID_PUSH, Channel.KINDLE_PUSH, Channel.WEB_PUSH}
 
 
 def segment_profile_ids(*, segment_id: str) -> QuerySet | None:

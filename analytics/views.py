@@ -9,14 +9,15 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_public_id
 
 from . import charts, selectors, services
 from .models import Segment
@@ -32,7 +33,10 @@ class HtmxRequest(HttpRequest):
 
 def _get_campaign(request: HttpRequest, campaign_id: UUID) -> Campaign:
     # Every marketer of this (single-workspace) install may read every campaign.
-    return get_object_or_404(Campaign, api_id=campaign_id)
+    campaign = campaign_by_public_id(campaign_id)
+    if campaign is None:
+        raise Http404("No such campaign")
+    return campaign
 
 
 class ResultsFilter(forms.Form):

@@ -316,7 +316,7 @@ def _already_created(request: HtmxRequest, token: str, wait: float = 10.0) -> Ht
     while not api_id and cache.get(key) is not None and time.monotonic() < deadline:
         time.sleep(0.1)  # the first post is still saving
         api_id = cache.get(key)
-    campaign = Campaign.objects.filter(api_id=_uuid(api_id)).first() if api_id else None
+    campaign = selectors.campaign_by_public_id(api_id)
     if campaign is not None:
         notices.info(
             request,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -16,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_public_id
 
 from ..models import Delivery, Dispatch
 
@@ -48,10 +48,7 @@ def _dispatch_list(campaign: Campaign | None) -> QuerySet[Dispatch]:
 def dispatch_list(request: HtmxRequest) -> HttpResponse:
     campaign = None
     if request.GET.get("campaign"):
-        try:
-            campaign = Campaign.objects.filter(api_id=uuid.UUID(request.GET["campaign"])).first()
-        except ValueError:
-            campaign = None
+        campaign = campaign_by_public_id(request.GET["campaign"])
         if campaign is None:
             raise Http404("No such campaign")
     page = Paginator(_dispatch_list(campaign), RECENT_DISPATCHES).get_page(request.GET.get("page"))
