@@ -11,7 +11,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaigns.models import Campaign, ConversionEvent, MessageVariation
-from config.api import ApiError, api_response, endpoint, validate
+from config.api import ApiError, api_response, endpoint
 
 from . import selectors
 
@@ -90,11 +90,6 @@ class SegmentListResponse(BaseModel):
     segments: list[SegmentSummary]
 
 
-def _query(request: HttpRequest, model: type[BaseModel]) -> Any:
-    # A repeated parameter takes its last value, as most web frameworks do.
-    return validate(model, {name: request.GET.get(name) for name in request.GET})
-
-
 def _iso(moment: datetime | None, *, hour: bool = False) -> str | None:
     if moment is None:
         return None
@@ -118,9 +113,8 @@ def _campaign(campaign_id: str) -> Campaign:
 @endpoint("/campaigns/list", method="GET", permission="campaigns.list",
           summary="List campaigns, 100 per page", query=CampaignListQuery,
           response=CampaignListResponse, tags=("Export",))
-def campaign_list(request: HttpRequest) -> JsonResponse:
+def campaign_list(request: HttpRequest, query: CampaignListQuery) -> JsonResponse:
     """Campaigns oldest first (or newest with `sort_direction=desc`), archived ones on request."""
-    query: CampaignListQuery = _query(request, CampaignListQuery)
     campaigns = Campaign.objects.prefetch_related("tags")
     if not query.include_archived:
         campaigns = campaigns.exclude(status=Campaign.Status.ARCHIVED)
@@ -171,9 +165,8 @@ def _conversion_behavior(event: ConversionEvent) -> dict[str, Any]:
 @endpoint("/campaigns/details", method="GET", permission="campaigns.details",
           summary="One campaign: status, channels, messages, conversion events",
           query=CampaignDetailsQuery, tags=("Export",))
-def campaign_details(request: HttpRequest) -> JsonResponse:
+def campaign_details(request: HttpRequest, query: CampaignDetailsQuery) -> JsonResponse:
     """Everything the dashboard knows about one campaign, keyed as Braze keys it."""
-    query: CampaignDetailsQuery = _query(request, CampaignDetailsQuery)
     campaign = _campaign(query.campaign_id)
     variations = list(campaign.variations.all())
     channels: list[str] = []
@@ -217,9 +210,8 @@ def _end_day(ending_at: datetime | date | None) -> date:
 @endpoint("/campaigns/data_series", method="GET", permission="campaigns.data_series",
           rate_limit="campaigns.data_series", summary="Daily statistics of a campaign",
           query=DataSeriesQuery, response=DataSeriesResponse, tags=("Export",))
-def campaign_data_series(request: HttpRequest) -> JsonResponse:
+def campaign_data_series(request: HttpRequest, query: DataSeriesQuery) -> JsonResponse:
     """One element per day, oldest first, with per-channel, per-variation metrics."""
-    query: DataSeriesQuery = _query(request, DataSeriesQuery)
     campaign = _campaign(query.campaign_id)
     data = selectors.data_series(campaign=campaign, end=_end_day(query.ending_at),
                                  length=query.length)
@@ -229,9 +221,8 @@ def campaign_data_series(request: HttpRequest) -> JsonResponse:
 @endpoint("/sends/data_series", method="GET", permission="sends.data_series",
           summary="Daily statistics of one send_id of a campaign", query=SendDataSeriesQuery,
           response=DataSeriesResponse, tags=("Export",))
-def send_data_series(request: HttpRequest) -> JsonResponse:
+def send_data_series(request: HttpRequest, query: SendDataSeriesQuery) -> JsonResponse:
     """The same shape as /campaigns/data_series, restricted to one `send_id`."""
-    query: SendDataSeriesQuery = _query(request, SendDataSeriesQuery)
     campaign = _campaign(query.campaign_id)
     data = selectors.data_series(campaign=campaign, end=_end_day(query.ending_at),
                                  length=query.length, send_id=query.send_id)
@@ -241,9 +232,8 @@ def send_data_series(request: HttpRequest) -> JsonResponse:
 @endpoint("/segments/list", method="GET", permission="segments.list",
           summary="List segments, 100 per page", query=SegmentListQuery,
           response=SegmentListResponse, tags=("Export",))
-def segment_list(request: HttpRequest) -> JsonResponse:
+def segment_list(request: HttpRequest, query: SegmentListQuery) -> JsonResponse:
     """Segments oldest first (or newest with `sort_direction=desc`)."""
-    query: SegmentListQuery = _query(request, SegmentListQuery)
     order = ("created_at", "id") if query.sort_direction == "asc" else ("-created_at", "-id")
     page = selectors.segment_list().order_by(*order)[
         query.page * PAGE_SIZE:(query.page + 1) * PAGE_SIZE]
@@ -255,9 +245,8 @@ def segment_list(request: HttpRequest) -> JsonResponse:
 
 @endpoint("/segments/details", method="GET", permission="segments.details",
           summary="One segment", query=SegmentDetailsQuery, tags=("Export",))
-def segment_details(request: HttpRequest) -> JsonResponse:
+def segment_details(request: HttpRequest, query: SegmentDetailsQuery) -> JsonResponse:
     """Name, descriptions and dates of one segment."""
-    query: SegmentDetailsQuery = _query(request, SegmentDetailsQuery)
     segment = selectors.segment_get(segment_id=query.segment_id)
     if segment is None:
         raise ApiError(400, INVALID_SEGMENT, ["segment_id: no such segment"])

@@ -240,7 +240,8 @@ CELERY_TIMEZONE = TIME_ZONE
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client address
-# for API key IP allowlists (messaging/auth.py client_address). Empty: REMOTE_ADDR only.
+# for API key IP allowlists (messaging/access/networks.py, client_address). Empty:
+# REMOTE_ADDR only.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 for _cidr in TRUSTED_PROXIES:
     try:
@@ -268,7 +269,7 @@ def _rate_limits(raw: str) -> dict[str, tuple[int, int]]:
     return limits
 
 
-# Per-scope overrides of Braze's default rate limits (scopes: messaging/ratelimit.py).
+# Per-scope overrides of Braze's default rate limits (scopes: messaging/access/ratelimit.py).
 RATE_LIMITS = _rate_limits(env("RATE_LIMITS", "") or "")
 # Key for credentials encrypted at rest (Fernet); derived from SECRET_KEY when unset.
 HERALD_ENCRYPTION_KEY = env("HERALD_ENCRYPTION_KEY", "")

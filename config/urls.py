@@ -1,4 +1,9 @@
-"""URLs: the dashboard apps, the admin, and the REST API at Braze's paths on the root."""
+"""URLs: the dashboard apps, the admin, and the REST API at Braze's paths on the root.
+
+This is the composition root of the REST API: it imports each app's `api` module (which
+registers its endpoints), registers the domain error table, and wraps every path in
+messaging's guard. No app imports the guard or the table itself.
+"""
 
 from collections import defaultdict
 
@@ -11,8 +16,12 @@ import analytics.api  # noqa: F401  (registers endpoints)
 import campaigns.api  # noqa: F401
 import messaging.api  # noqa: F401
 from config.api import REGISTRY
-from config.openapi import openapi_view
-from messaging.auth import guard
+from config.api.domain_errors import answer_domain_errors
+from config.api.openapi import openapi_view
+from config.braze_errors import BRAZE_ERRORS
+from messaging.access.guard import guard
+
+answer_domain_errors(BRAZE_ERRORS)
 
 
 def _rest_urlpatterns() -> list:

@@ -13,43 +13,12 @@ from __future__ import annotations
 import jwt
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from config.api import ApiError, api_response, endpoint, validate
+from config.api import ApiError, api_response, endpoint
 
 from ..models import Profile
+from ..schemas.content_cards import MAX_CARDS, FeedQuery, FeedResponse
 from ..services.content_cards import content_card_feed, content_card_json
-
-MAX_CARDS = 100
-
-
-class FeedQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    external_id: str = Field(min_length=1, max_length=255)
-
-
-class Card(BaseModel):
-    id: str
-    type: str
-    title: str
-    description: str
-    image_url: str | None = None
-    url: str | None = None
-    uri_text: str | None = None
-    pinned: bool
-    extra: dict
-    campaign_id: str | None = None
-    message_variation_id: str | None = None
-    created_at: str
-    expires_at: str | None = None
-    viewed: bool
-    clicked: bool
-
-
-class FeedResponse(BaseModel):
-    message: str = "success"
-    external_id: str
-    cards: list[Card]
 
 
 def _feed(external_id: str) -> JsonResponse:
@@ -69,10 +38,9 @@ def _feed(external_id: str) -> JsonResponse:
     response=FeedResponse,
     tags=("Content Cards",),
 )
-def content_cards_feed(request: HttpRequest) -> JsonResponse:
+def content_cards_feed(request: HttpRequest, query: FeedQuery) -> JsonResponse:
     """The live cards of the profile with this `external_id`: not expired, not dismissed,
     pinned first, then newest first (at most 100)."""
-    query: FeedQuery = validate(FeedQuery, request.GET.dict())
     return _feed(query.external_id)
 
 

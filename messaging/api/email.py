@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from config.api import api_response, endpoint
+from config.api import ErrorStyle, api_response, endpoint
 
 from .. import selectors
 from ..schemas.users import (
@@ -14,35 +14,34 @@ from ..schemas.users import (
     SuccessResponse,
 )
 from ..services import profiles as profile_services
-from .users import body, check
+from .users import without_legacy_key
 
 
 @endpoint(
     "/email/status", permission="email.status", tags=("Email",),
     summary="Set the global email subscription state", body=EmailStatusRequest,
-    response=SuccessResponse,
+    response=SuccessResponse, prepare=without_legacy_key, refuse_nul=True,
+    error_style=ErrorStyle.PLAIN,
 )
-def email_status(request: HttpRequest) -> JsonResponse:
+def email_status(request: HttpRequest, body: EmailStatusRequest) -> JsonResponse:
     """Set `email_subscribe` of every profile with these addresses (one, or up to 50).
 
     An address no profile has yet is remembered and applied when a profile gets it.
     """
-    payload = check(EmailStatusRequest, body(request))
-    profile_services.email_status_set(emails=payload.email, state=payload.subscription_state)
+    profile_services.email_status_set(emails=body.email, state=body.subscription_state)
     return api_response(status=201)
 
 
 @endpoint(
     "/email/unsubscribes", method="GET", permission="email.unsubscribe", tags=("Email",),
     summary="List recent email unsubscribes", query=EmailUnsubscribesQuery,
-    response=EmailUnsubscribesResponse,
+    response=EmailUnsubscribesResponse, refuse_nul=True, error_style=ErrorStyle.PLAIN,
 )
-def email_unsubscribes(request: HttpRequest) -> JsonResponse:
+def email_unsubscribes(request: HttpRequest, query: EmailUnsubscribesQuery) -> JsonResponse:
     """Addresses unsubscribed between `start_date` and `end_date`, or whether `email` is.
 
     Page with `offset` until a page holds fewer than `limit` rows.
     """
-    query = check(EmailUnsubscribesQuery, request.GET.dict())
     rows = selectors.email_unsubscribe_list(
         start_date=query.start_date, end_date=query.end_date, email=query.email,
         limit=query.limit, offset=query.offset, descending=query.sort_direction == "desc",

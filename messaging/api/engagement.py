@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analytics.models import EngagementEvent
 from analytics.services import app_sessions_record, engagement_record_many
-from config.api import ApiError, api_response, endpoint, validate
+from config.api import ApiError, api_response, endpoint
 
 from ..models import ContentCard, Delivery, Permission, Profile
 from ..services.delivery_events import delivery_event
@@ -108,14 +108,13 @@ def _when(moment: datetime | None) -> datetime:
 @endpoint("/engagement/track", permission=Permission.ENGAGEMENT_TRACK.value,
           summary="Report push opens, card views, SMS receipts, app sessions",
           body=EngagementBody, response=EngagementResponse, tags=("Engagement",))
-def engagement_track(request: HttpRequest) -> JsonResponse:
+def engagement_track(request: HttpRequest, body: EngagementBody) -> JsonResponse:
     """Record engagement that only apps and providers see.
 
     Message events name the delivery by `message_id` (or a content card by `card_id`);
     one-time events (a push open, a receipt, a dismissal) count once per message, and
     repeatable ones (impressions, clicks) once per `id` when given.
     """
-    body: EngagementBody = validate(EngagementBody, request.json)
     message_ids = {e.message_id for e in body.events
                    if isinstance(e, MessageEvent) and e.message_id}
     card_ids = {e.card_id for e in body.events if isinstance(e, MessageEvent) and e.card_id}

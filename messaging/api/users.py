@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 from django.http import HttpRequest, JsonResponse
 
-from config.api import ApiError, api_response, endpoint
+from config.api import ApiError, ErrorStyle, api_response, endpoint
+from config.api.validation import validation_errors
 
 from .. import selectors
 from ..schemas.users import (
@@ -25,7 +28,6 @@ from ..schemas.users import (
     UsersIdentifyRequest,
     UsersTrackRequest,
     UsersTrackResponse,
-    contains_nul,
 )
 from ..services import profiles as profile_services
 
@@ -35,58 +37,37 @@ TRACK_MODELS: dict[str, type[pydantic.BaseModel]] = {
 }
 
 
-def error_messages(exc: pydantic.ValidationError) -> list[str]:
-    """Pydantic errors as `field: problem`, or just the problem for whole-object rules."""
-    messages = []
-    for error in exc.errors(include_url=False):
-        loc = [part for part in error["loc"]
-               if not (isinstance(part, str) and ("[" in part or part.startswith("function-")))]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        if error["type"] == "value_error":
-            text = str(error["ctx"]["error"])
-        elif error["type"] in ("dict_type", "model_type", "model_attributes_type"):
-            text = "must be an object"
-        else:
-            text = error["msg"]
-        messages.append(f"{where}: {text}" if where else text)
-    return messages
+def without_legacy_key(data: dict[str, Any]) -> dict[str, Any]:
+    """A `prepare` step: the legacy body key (spec §2.2) was read by the guard; no field."""
+    return {k: v for k, v in data.items() if k != "api_key"}
 
 
-def check(model: type[pydantic.BaseModel], data: Any) -> Any:
-    """Validate a whole request; 400 naming every field in error."""
-    if contains_nul(data):
-        raise ApiError(400, "Bad Request", ["body: text must not contain NUL characters"])
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        errors = error_messages(exc)
-        raise ApiError(400, errors[0] if len(errors) == 1 else "Bad Request", errors) from None
+def capped(
+    *names: str, message: str = TOO_MANY_IDS
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A `prepare` step: Braze's own 400 for more than 50 ids in `names`, before the schema."""
+
+    def prepare(data: dict[str, Any]) -> dict[str, Any]:
+        data = without_legacy_key(data)
+        total = sum(len(data[n]) for n in names if isinstance(data.get(n), list))
+        if total > MAX_IDS:
+            raise ApiError(400, message, [f"{' + '.join(names)}: at most {MAX_IDS} items"])
+        return data
+
+    return prepare
 
 
-def body(request: HttpRequest) -> dict[str, Any]:
-    # The legacy body key (spec §2.2) was read by the guard; it is no request field.
-    return {k: v for k, v in request.json.items() if k != "api_key"}
+@dataclass
+class TrackObjects:
+    """A /users/track body, each object validated on its own (partial success, spec §3.4)."""
+
+    arrays: list[str]  # the arrays given, in request order
+    parsed: dict[str, list[tuple[int, Any]]]  # array -> (index, valid object)
+    errors: list[dict[str, Any]]  # the objects refused: type, input_array, index
 
 
-def cap(data: dict[str, Any], names: tuple[str, ...], *, message: str = TOO_MANY_IDS) -> None:
-    total = sum(len(data[n]) for n in names if isinstance(data.get(n), list))
-    if total > MAX_IDS:
-        raise ApiError(400, message, [f"{' + '.join(names)}: at most {MAX_IDS} items"])
-
-
-@endpoint(
-    "/users/track", permission="users.track", rate_limit="users.track", tags=("Users",),
-    summary="Record attributes, custom events and purchases",
-    body=UsersTrackRequest, response=UsersTrackResponse,
-)
-def users_track(request: HttpRequest) -> JsonResponse:
-    """Create or update profiles and record what they did.
-
-    Each object names its user by `external_id`, `user_alias`, `braze_id`, `email` or
-    `phone`. Invalid objects are listed in `errors` (`type`, `input_array`, `index`);
-    the others are processed and counted in `*_processed`.
-    """
-    data = request.json
+def track_objects(data: dict[str, Any]) -> TrackObjects:
+    """The `parse` step of /users/track: a 400 only when the arrays themselves are wrong."""
     arrays: dict[str, list[Any]] = {}
     for name in TRACK_MODELS:
         value = data.get(name)
@@ -109,18 +90,32 @@ def users_track(request: HttpRequest) -> JsonResponse:
             try:
                 parsed[name].append((index, TRACK_MODELS[name].model_validate(item)))
             except pydantic.ValidationError as exc:
-                errors.append({"type": "; ".join(error_messages(exc)),
-                               "input_array": name, "index": index})
+                text = "; ".join(validation_errors(exc, style=ErrorStyle.PLAIN))
+                errors.append({"type": text, "input_array": name, "index": index})
+    return TrackObjects(arrays=list(arrays), parsed=parsed, errors=errors)
 
+
+@endpoint(
+    "/users/track", permission="users.track", rate_limit="users.track", tags=("Users",),
+    summary="Record attributes, custom events and purchases",
+    body=UsersTrackRequest, response=UsersTrackResponse, parse=track_objects,
+)
+def users_track(request: HttpRequest, body: TrackObjects) -> JsonResponse:
+    """Create or update profiles and record what they did.
+
+    Each object names its user by `external_id`, `user_alias`, `braze_id`, `email` or
+    `phone`. Invalid objects are listed in `errors` (`type`, `input_array`, `index`);
+    the others are processed and counted in `*_processed`.
+    """
     result = profile_services.profiles_track(
-        attributes=parsed.get("attributes"), events=parsed.get("events"),
-        purchases=parsed.get("purchases"),
+        attributes=body.parsed.get("attributes"), events=body.parsed.get("events"),
+        purchases=body.parsed.get("purchases"),
     )
     answer: dict[str, Any] = {}
-    for name in arrays:
+    for name in body.arrays:
         answer[f"{name}_processed"] = getattr(result, f"{name}_processed")
     order = list(TRACK_MODELS)
-    errors = sorted(errors + result.errors,
+    errors = sorted(body.errors + result.errors,
                     key=lambda e: (order.index(e["input_array"]), e["index"]))
     if errors:
         answer["errors"] = errors
@@ -131,16 +126,14 @@ def users_track(request: HttpRequest) -> JsonResponse:
     "/users/alias/new", permission="users.alias.new", rate_limit="users.profiles",
     tags=("Users",), summary="Add user aliases, or create alias-only users",
     body=UsersAliasNewRequest, response=AliasesProcessedResponse,
+    prepare=capped("user_aliases"), refuse_nul=True, error_style=ErrorStyle.PLAIN,
 )
-def users_alias_new(request: HttpRequest) -> JsonResponse:
+def users_alias_new(request: HttpRequest, body: UsersAliasNewRequest) -> JsonResponse:
     """With `external_id` the alias joins that user; without, a new alias-only user is made.
 
     A (label, name) pair already taken changes nothing but is still counted.
     """
-    data = body(request)
-    cap(data, ("user_aliases",))
-    payload = check(UsersAliasNewRequest, data)
-    count = profile_services.aliases_create(items=payload.user_aliases)
+    count = profile_services.aliases_create(items=body.user_aliases)
     return api_response({"aliases_processed": count}, status=201)
 
 
@@ -148,32 +141,31 @@ def users_alias_new(request: HttpRequest) -> JsonResponse:
     "/users/identify", permission="users.identify", rate_limit="users.profiles",
     tags=("Users",), summary="Identify unidentified profiles with an external_id",
     body=UsersIdentifyRequest, response=AliasesProcessedResponse,
+    prepare=capped("aliases_to_identify", "emails_to_identify", "phone_numbers_to_identify"),
+    refuse_nul=True, error_style=ErrorStyle.PLAIN,
 )
-def users_identify(request: HttpRequest) -> JsonResponse:
+def users_identify(request: HttpRequest, body: UsersIdentifyRequest) -> JsonResponse:
     """Fold an alias-, email- or phone-only profile into the profile with `external_id`.
 
     When no profile has that `external_id`, the unidentified profile takes it.
     """
-    data = body(request)
-    cap(data, ("aliases_to_identify", "emails_to_identify", "phone_numbers_to_identify"))
-    payload = check(UsersIdentifyRequest, data)
-    count = profile_services.profiles_identify(request=payload)
+    count = profile_services.profiles_identify(request=body)
     return api_response({"aliases_processed": count}, status=201)
 
 
 @endpoint(
     "/users/delete", permission="users.delete", rate_limit="users.profiles", tags=("Users",),
     summary="Delete profiles", body=UsersDeleteRequest, response=DeletedResponse,
+    prepare=capped("external_ids", "user_aliases", "braze_ids", "email_addresses",
+                   "phone_numbers"),
+    refuse_nul=True, error_style=ErrorStyle.PLAIN,
 )
-def users_delete(request: HttpRequest) -> JsonResponse:
+def users_delete(request: HttpRequest, body: UsersDeleteRequest) -> JsonResponse:
     """Delete profiles named by one identifier kind (at most 50); irreversible.
 
     `deleted` counts the identifiers accepted, whether or not they named a profile.
     """
-    data = body(request)
-    cap(data, ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers"))
-    payload = check(UsersDeleteRequest, data)
-    count = profile_services.profiles_delete(request=payload)
+    count = profile_services.profiles_delete(request=body)
     return api_response({"deleted": count}, status=201)
 
 
@@ -181,16 +173,15 @@ def users_delete(request: HttpRequest) -> JsonResponse:
     "/users/export/ids", permission="users.export.ids", rate_limit="users.export.ids",
     tags=("Users",), summary="Export profiles by identifier",
     body=UsersExportIdsRequest, response=UsersExportIdsResponse,
+    prepare=capped("external_ids", "user_aliases",
+                   message="The max number of external_ids and aliases per request was exceeded"),
+    refuse_nul=True, error_style=ErrorStyle.PLAIN,
 )
-def users_export_ids(request: HttpRequest) -> JsonResponse:
+def users_export_ids(request: HttpRequest, body: UsersExportIdsRequest) -> JsonResponse:
     """Profiles by `external_ids`, `user_aliases`, `braze_id`, `email_address`, `phone`
     or `device_id`; identifiers that match nobody come back in `invalid_user_ids`.
     """
-    data = body(request)
-    cap(data, ("external_ids", "user_aliases"),
-        message="The max number of external_ids and aliases per request was exceeded")
-    payload = check(UsersExportIdsRequest, data)
-    users, invalid = selectors.profiles_export(request=payload)
+    users, invalid = selectors.profiles_export(request=body)
     answer: dict[str, Any] = {"users": users}
     if invalid:
         answer["invalid_user_ids"] = invalid

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
 
 Text = str
@@ -307,8 +308,6 @@ class ContentCard(_Message):
                 raise ValueError(
                     "expire_at needs a time zone (ISO 8601, e.g. 2030-01-01T00:00:00Z)"
                 )
-            from django.utils import timezone
-
             seconds = (self.expire_at - timezone.now()).total_seconds()
             if seconds <= 0:
                 raise ValueError("expire_at is in the past")

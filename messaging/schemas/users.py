@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.api.validation import contains_nul
+
 from ..phones import phone_normalize
 
 MAX_TRACK_ITEMS = 75  # per array of /users/track (spec §2.7)
@@ -115,17 +117,6 @@ def parse_time(value: Any) -> datetime:
 
 
 BrazeTime = Annotated[datetime, BeforeValidator(parse_time)]
-
-
-def contains_nul(value: Any) -> bool:
-    """True if a NUL character hides in any string or key (PostgreSQL cannot store one)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
 
 
 def refuse_nul(data: Any) -> Any:

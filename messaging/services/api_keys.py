@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..auth import forget_key
+from ..access.auth import forget_key
 from ..models import ApiKey, Permission
 
 
@@ -60,7 +60,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke a key for good; requests with it get 401 from now on."""
+    """Revoke a key for good; requests with it are refused from now on."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])

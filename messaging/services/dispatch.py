@@ -1,14 +1,15 @@
 """Accepting a send: the checks that need the database, then one Dispatch written atomically.
 
-`send_plan_build` turns a validated body into a `SendPlan` or raises the spec's 400
-(spec §2.4, §3.1); it writes nothing. `dispatch_create` writes the Dispatch (and the
-idempotency record, in the same transaction) and enqueues delivery on commit.
+`send_plan_build` turns a validated body into a `SendPlan` or raises a domain error
+(campaigns.errors, analytics.errors, messaging.errors; answered as spec §2.4, §3.1 say);
+it writes nothing. `dispatch_create` writes the Dispatch and enqueues delivery on commit,
+so a caller's transaction (the idempotency record's, messaging.access.idempotency) decides
+when delivery starts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import secrets
@@ -20,14 +21,36 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
+from analytics.errors import UnknownSegment
 from analytics.selectors import segment_profile_ids
-from campaigns.models import Campaign, Channel, MessageVariation
-from config.api import ApiError
+from campaigns.errors import (
+    ArchivedCampaign,
+    UnknownCampaign,
+    UnknownVariation,
+    VariationMismatch,
+    VariationUnspecified,
+)
+from campaigns.models import PUSH_PLATFORMS, Campaign, Channel
+from campaigns.selectors import campaign_by_public_id
 
 from .. import liquid
 from ..audience import AudienceError, audience_normalize
-from ..models import ApiKey, App, Dispatch, IdempotencyRecord, Profile, SendIdentifier, UserAlias
+from ..errors import (
+    AndroidPushTooLong,
+    ApplePushTooLong,
+    InvalidAudience,
+    InvalidSendId,
+    InvalidTemplate,
+    NoMessage,
+    NoRecipients,
+    QuotaExceeded,
+    TooManyRecipients,
+    UnknownApp,
+    UnknownSendId,
+)
+from ..models import ApiKey, App, Dispatch, Profile, SendIdentifier, UserAlias
 from ..schemas.messages import (
     ANDROID_PUSH_MAX_BYTES,
     APPLE_PUSH_MAX_BYTES,
@@ -35,22 +58,12 @@ from ..schemas.messages import (
     SendBody,
     send_id_problem,
 )
-from .idempotency import IDEMPOTENCY_TTL
+from ..tasks import dispatch_deliver_task
 from .providers import app_exists
 
 log = logging.getLogger(__name__)
 
 SEND_ID_DAILY_QUOTA = 100
-ARCHIVED_TEXT = (
-    "The campaign is archived. Unarchive the campaign in order for send requests to take effect."
-)
-# Push channels whose app_id must name a registered App of this platform.
-APP_PLATFORMS = {
-    Channel.APPLE_PUSH: App.Platform.IOS,
-    Channel.ANDROID_PUSH: App.Platform.ANDROID,
-    Channel.KINDLE_PUSH: App.Platform.KINDLE,
-    Channel.WEB_PUSH: App.Platform.WEB,
-}
 
 
 @dataclass
@@ -76,10 +89,8 @@ def _check_push_sizes(messages: dict[str, dict[str, Any]]) -> None:
         # alert + extra + options (spec §2.7): everything but our bookkeeping fields.
         payload = {k: v for k, v in apple.items() if k not in ("message_variation_id", "app_id")}
         if _json_size(payload) > APPLE_PUSH_MAX_BYTES:
-            raise ApiError(
-                400,
-                "Apple Push Length Exceeded",
-                [f"messages.apple_push: payload over {APPLE_PUSH_MAX_BYTES} bytes"],
+            raise ApplePushTooLong(
+                f"messages.apple_push: payload over {APPLE_PUSH_MAX_BYTES} bytes"
             )
     for name in (Channel.ANDROID_PUSH, Channel.KINDLE_PUSH):
         android = messages.get(name)
@@ -88,10 +99,8 @@ def _check_push_sizes(messages: dict[str, dict[str, Any]]) -> None:
                 android.get("extra") or {}
             )
             if size > ANDROID_PUSH_MAX_BYTES:
-                raise ApiError(
-                    400,
-                    "Android Push Length Exceeded",
-                    [f"messages.{name}: alert + extra over {ANDROID_PUSH_MAX_BYTES} bytes"],
+                raise AndroidPushTooLong(
+                    f"messages.{name}: alert + extra over {ANDROID_PUSH_MAX_BYTES} bytes"
                 )
 
 
@@ -102,37 +111,35 @@ def _check_audience(body: SendBody) -> dict[str, Any] | None:
     try:
         return audience_normalize(body.audience)
     except AudienceError as exc:
-        raise ApiError(400, "Bad Request", [str(exc)]) from None
+        raise InvalidAudience(str(exc)) from None
 
 
 def _check_recipients(body: SendBody) -> None:
     explicit = len(body.external_user_ids or []) + len(body.user_aliases or [])
     if explicit > MAX_EXPLICIT_RECIPIENTS:
-        raise ApiError(
-            400,
-            "The max number of external_ids and aliases per request was exceeded",
-            [f"external_user_ids, user_aliases: at most {MAX_EXPLICIT_RECIPIENTS} in total"],
+        raise TooManyRecipients(
+            f"external_user_ids, user_aliases: at most {MAX_EXPLICIT_RECIPIENTS} in total"
         )
     if body.broadcast and explicit:
-        raise ApiError(
-            400,
-            "Bad Request",
-            ["broadcast: cannot be true together with external_user_ids or user_aliases"],
+        raise InvalidAudience(
+            "broadcast: cannot be true together with external_user_ids or user_aliases"
         )
     if not body.broadcast and not explicit:
         if body.segment_id:
-            raise ApiError(
-                400, "Bad Request", ["broadcast: must be true to send to a whole segment"]
-            )
+            raise InvalidAudience("broadcast: must be true to send to a whole segment")
         if body.audience is not None:
-            raise ApiError(
-                400, "Bad Request", ["broadcast: must be true to send to a whole audience"]
-            )
-        raise ApiError(
-            400,
-            "No Recipients",
-            ["external_user_ids, user_aliases, segment_id or broadcast: none given"],
-        )
+            raise InvalidAudience("broadcast: must be true to send to a whole audience")
+        raise NoRecipients("external_user_ids, user_aliases, segment_id or broadcast: none given")
+
+
+def sendable_campaign(campaign_id: str) -> Campaign:
+    """The campaign a request names, unless it is unknown or archived (domain errors)."""
+    campaign = campaign_by_public_id(campaign_id)
+    if campaign is None:
+        raise UnknownCampaign(f"campaign_id: no campaign {campaign_id!r}")
+    if campaign.is_archived:
+        raise ArchivedCampaign("campaign_id: archived")
+    return campaign
 
 
 def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan: SendPlan) -> None:
@@ -144,73 +151,36 @@ def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan:
                 )
                 message.pop("message_variation_id")
         if body.send_id is not None:
-            raise ApiError(400, "Bad Request", ["send_id: needs campaign_id"])
+            raise InvalidSendId("send_id: needs campaign_id")
         return
-    try:
-        campaign_uuid = uuid.UUID(body.campaign_id)
-    except ValueError:
-        campaign_uuid = None
-    # One query for the campaign and its variations (the send path is hot); a campaign
-    # without variations needs a second one.
-    found = (
-        list(
-            MessageVariation.objects.filter(campaign__api_id=campaign_uuid).select_related(
-                "campaign"
-            )
-        )
-        if campaign_uuid
-        else []
-    )
-    campaign = (
-        found[0].campaign
-        if found
-        else (Campaign.objects.filter(api_id=campaign_uuid).first() if campaign_uuid else None)
-    )
-    if campaign is None:
-        raise ApiError(
-            400, "Invalid Campaign ID", [f"campaign_id: no campaign {body.campaign_id!r}"]
-        )
-    if campaign.is_archived:
-        raise ApiError(400, ARCHIVED_TEXT, ["campaign_id: archived"])
+    campaign = sendable_campaign(body.campaign_id)
     plan.campaign = campaign
 
-    variations = {str(v.api_id): v for v in found}
+    variations = {str(v.api_id): v for v in campaign.variations.all()}
     for channel, message in messages.items():
         variation_id = message.get("message_variation_id")
         if not variation_id:
-            raise ApiError(
-                400,
-                "Message Variant Unspecified",
-                [f"messages.{channel}.message_variation_id: required with campaign_id"],
+            raise VariationUnspecified(
+                f"messages.{channel}.message_variation_id: required with campaign_id"
             )
         variation = variations.get(str(variation_id).lower())
         if variation is None:
-            raise ApiError(
-                400,
-                "Invalid Message Variant",
-                [f"messages.{channel}.message_variation_id: not a message of this campaign"],
+            raise UnknownVariation(
+                f"messages.{channel}.message_variation_id: not a message of this campaign"
             )
         if variation.channel != channel:
-            raise ApiError(
-                400,
-                "Mismatched Message Type",
-                [
-                    f"messages.{channel}.message_variation_id: is a "
-                    f"{variation.get_channel_display()} message"
-                ],
+            raise VariationMismatch(
+                f"messages.{channel}.message_variation_id: is a "
+                f"{variation.get_channel_display()} message"
             )
         message["message_variation_id"] = str(variation.api_id)
 
     if body.send_id is not None:
         problem = send_id_problem(body.send_id)
         if problem:
-            raise ApiError(400, "Bad Request", [f"send_id: {problem}"])
+            raise InvalidSendId(f"send_id: {problem}")
         if not SendIdentifier.objects.filter(campaign=campaign, send_id=body.send_id).exists():
-            raise ApiError(
-                400,
-                "Invalid Send ID",
-                ["send_id: not created for this campaign (POST /sends/id/create)"],
-            )
+            raise UnknownSendId("send_id: not created for this campaign (POST /sends/id/create)")
         plan.send_id = body.send_id
     elif body.broadcast:
         # Broadcasts get a generated send_id, returned in the answer (spec §1.4).
@@ -224,24 +194,19 @@ def _check_apps(messages: dict[str, dict[str, Any]]) -> None:
     named = {
         channel: str(message["app_id"])
         for channel, message in messages.items()
-        if message.get("app_id") and (channel in APP_PLATFORMS or channel == Channel.SMS)
+        if message.get("app_id") and (channel in PUSH_PLATFORMS or channel == Channel.SMS)
     }
     if not named or not App.objects.exists():
         return
     for channel, app_id in named.items():
         if not app_exists(app_id):
-            raise ApiError(
-                400, "Invalid App ID", [f"messages.{channel}.app_id: no app with this app_id"]
-            )
-        platform = APP_PLATFORMS.get(channel)
-        of_platform = App.objects.filter(api_id=uuid.UUID(app_id), platform=platform)
-        if platform and not of_platform.exists():
+            raise UnknownApp(f"messages.{channel}.app_id: no app with this app_id")
+        if channel not in PUSH_PLATFORMS:
+            continue
+        platform = App.Platform(PUSH_PLATFORMS[channel])
+        if not App.objects.filter(api_id=uuid.UUID(app_id), platform=platform).exists():
             article = "an" if platform.label[0].upper() in "AEIOU" else "a"
-            raise ApiError(
-                400,
-                "Invalid App ID",
-                [f"messages.{channel}.app_id: not {article} {platform.label} app"],
-            )
+            raise UnknownApp(f"messages.{channel}.app_id: not {article} {platform.label} app")
 
 
 def _check_liquid(messages: dict[str, dict[str, Any]]) -> None:
@@ -249,7 +214,7 @@ def _check_liquid(messages: dict[str, dict[str, Any]]) -> None:
         try:
             liquid.compile_fields(message, field_path=f"messages.{channel}")
         except liquid.LiquidTemplateError as exc:
-            raise ApiError(400, "Bad Request", [str(exc)]) from None
+            raise InvalidTemplate(str(exc)) from None
 
 
 def _unknown_recipients(body: SendBody) -> tuple[list[str], list[dict[str, str]], list[str]]:
@@ -277,9 +242,9 @@ def _unknown_recipients(body: SendBody) -> tuple[list[str], list[dict[str, str]]
 
 
 def send_plan_build(*, body: SendBody) -> SendPlan:
-    """Check a validated /messages/send body against the database; raise ApiError(400)."""
+    """Check a validated /messages/send body against the database; raise a domain error."""
     if body.messages is None or not body.messages.present():
-        raise ApiError(400, "No message to send", ["messages: no message object given"])
+        raise NoMessage("messages: no message object given")
     messages = {
         name: message.model_dump(mode="json", by_alias=True, exclude_none=True)
         for name, message in body.messages.present().items()
@@ -296,7 +261,7 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
     _check_apps(messages)
     _check_liquid(messages)
     if body.segment_id is not None and segment_profile_ids(segment_id=body.segment_id) is None:
-        raise ApiError(400, "Invalid Segment ID", [f"segment_id: no segment {body.segment_id!r}"])
+        raise UnknownSegment(f"segment_id: no segment {body.segment_id!r}")
     ids, aliases, warnings = _unknown_recipients(body)
     plan.warnings.extend(warnings)
     plan.audience = {
@@ -310,36 +275,10 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
     return plan
 
 
-def request_hash(data: Any) -> str:
-    """A digest of a JSON body that ignores key order and whitespace."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def idempotent_answer(*, api_key: ApiKey, key: str, body_hash: str) -> tuple[int, dict] | None:
-    """The stored answer for a retried request, a 422 for a reused key, or None (first time)."""
-    record = IdempotencyRecord.objects.filter(
-        api_key=api_key, key=key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL
-    ).first()
-    if record is None:
-        return None
-    if record.request_hash != body_hash:
-        raise ApiError(
-            422,
-            "Idempotency-Key reused with a different request body",
-            ["Idempotency-Key: already used for another request in the last 24 hours"],
-        )
-    return record.response_status, record.response_body
-
-
 def _enqueue(dispatch_pk: int) -> None:
-    from kombu.exceptions import OperationalError
-
-    from ..tasks import dispatch_deliver_task
-
     try:
         # Fail fast when the broker is down: the dispatch is committed, and the sweeper
-        # re-enqueues dispatches left queued, so the caller still gets its 201.
+        # re-enqueues dispatches left queued, so the caller still gets its answer.
         dispatch_deliver_task.apply_async(
             args=[dispatch_pk],
             retry=True,
@@ -354,81 +293,55 @@ def _enqueue(dispatch_pk: int) -> None:
         log.warning("broker unreachable; dispatch %s left for the sweeper", dispatch_pk)
 
 
-class IdempotencyConflict(Exception):
-    """Another request with the same Idempotency-Key committed first."""
+def dispatch_create(*, api_key: ApiKey, plan: SendPlan) -> tuple[Dispatch, dict[str, Any]]:
+    """Write the Dispatch and return it with its answer; deliver after commit.
 
-
-def dispatch_create(
-    *,
-    api_key: ApiKey,
-    plan: SendPlan,
-    idempotency_key: str | None = None,
-    body_hash: str = "",
-) -> tuple[Dispatch, dict[str, Any]]:
-    """Write the Dispatch and its answer in one transaction; deliver after commit.
-
-    With an idempotency key the answer is stored in the same transaction, under a unique
-    (api_key, key) constraint: of two concurrent requests one commits, the other gets
-    IdempotencyConflict and its dispatch is rolled back, so it never enqueues anything.
+    Delivery is enqueued with `transaction.on_commit`: when the caller runs this inside its
+    own transaction (an idempotent request stores its answer in it), delivery starts only
+    once that transaction commits, and never if it rolls back.
     """
     # NOTE: a plain send is one INSERT, which autocommit makes atomic by itself; the
     # explicit transaction (two more round trips on the hot path) is for several writes.
-    several_writes = bool(idempotency_key) or plan.generate_send_id
-    try:
-        with transaction.atomic() if several_writes else contextlib.nullcontext():
-            send_id = plan.send_id
-            if plan.generate_send_id and plan.campaign is not None:
-                send_id = "broadcast-" + secrets.token_hex(8)
-                SendIdentifier.objects.create(
-                    campaign=plan.campaign, send_id=send_id, generated=True
-                )
-            dispatch = Dispatch(
-                api_key=api_key,
-                campaign=plan.campaign,
-                send_id=send_id,
-                audience=plan.audience,
-                messages=plan.messages,
-                recipient_subscription_state=plan.recipient_subscription_state,
-            )
-            # The key and campaign were just loaded and dispatch_id is 128 random bits guarded
-            # by a unique constraint: skip the lookups full_clean would add to the hot path.
-            dispatch.full_clean(
-                exclude=["api_key", "campaign"], validate_unique=False, validate_constraints=False
-            )
-            dispatch.save(force_insert=True)
-            answer: dict[str, Any] = {"dispatch_id": dispatch.dispatch_id, "message": "success"}
-            if plan.generate_send_id and send_id:
-                answer["send_id"] = send_id
-            if plan.warnings:
-                answer["errors"] = plan.warnings
-            if idempotency_key:
-                # An expired record of the same key gives way to the new request.
-                IdempotencyRecord.objects.filter(
-                    api_key=api_key,
-                    key=idempotency_key,
-                    created_at__lt=timezone.now() - IDEMPOTENCY_TTL,
-                ).delete()
-                with transaction.atomic():
-                    IdempotencyRecord.objects.create(
-                        api_key=api_key,
-                        key=idempotency_key,
-                        request_hash=body_hash,
-                        response_status=201,
-                        response_body=answer,
-                    )
-            transaction.on_commit(lambda: _enqueue(dispatch.pk))
-    except IntegrityError:
-        if idempotency_key:
-            raise IdempotencyConflict from None
-        raise
+    with transaction.atomic() if plan.generate_send_id else contextlib.nullcontext():
+        send_id = plan.send_id
+        if plan.generate_send_id and plan.campaign is not None:
+            send_id = "broadcast-" + secrets.token_hex(8)
+            SendIdentifier.objects.create(campaign=plan.campaign, send_id=send_id, generated=True)
+        dispatch = Dispatch(
+            api_key=api_key,
+            campaign=plan.campaign,
+            send_id=send_id,
+            audience=plan.audience,
+            messages=plan.messages,
+            recipient_subscription_state=plan.recipient_subscription_state,
+        )
+        # The key and campaign were just loaded and dispatch_id is 128 random bits guarded
+        # by a unique constraint: skip the lookups full_clean would add to the hot path.
+        dispatch.full_clean(
+            exclude=["api_key", "campaign"], validate_unique=False, validate_constraints=False
+        )
+        dispatch.save(force_insert=True)
+        answer: dict[str, Any] = {"dispatch_id": dispatch.dispatch_id, "message": "success"}
+        if plan.generate_send_id and send_id:
+            answer["send_id"] = send_id
+        if plan.warnings:
+            answer["errors"] = plan.warnings
+        transaction.on_commit(lambda: _enqueue(dispatch.pk))
     return dispatch, answer
 
 
-def send_id_create(*, campaign: Campaign, send_id: str) -> tuple[SendIdentifier, bool]:
-    """Create a custom send_id (or find the existing pair); enforce the daily quota.
+def send_id_create(*, campaign_id: str, send_id: str | None) -> tuple[SendIdentifier, bool]:
+    """Create a custom send_id (generated when None), or find the existing pair.
 
-    Returns (row, created). A campaign + send_id pair counts once toward the quota.
+    Returns (row, created). Raises UnknownCampaign, ArchivedCampaign, InvalidSendId, and
+    QuotaExceeded beyond SEND_ID_DAILY_QUOTA a day (a campaign + send_id pair counts once).
     """
+    campaign = sendable_campaign(campaign_id)
+    if send_id is None:
+        send_id = secrets.token_hex(8)
+    problem = send_id_problem(send_id)
+    if problem:
+        raise InvalidSendId(f"send_id: {problem}")
     with transaction.atomic():
         existing = SendIdentifier.objects.filter(campaign=campaign, send_id=send_id).first()
         if existing is not None:
@@ -436,11 +349,7 @@ def send_id_create(*, campaign: Campaign, send_id: str) -> tuple[SendIdentifier,
         since = timezone.now() - timedelta(days=1)
         used = SendIdentifier.objects.filter(generated=False, created_at__gte=since).count()
         if used >= SEND_ID_DAILY_QUOTA:
-            raise ApiError(
-                429,
-                "Rate Limited",
-                [f"send_id: at most {SEND_ID_DAILY_QUOTA} send identifiers per day"],
-            )
+            raise QuotaExceeded(f"send_id: at most {SEND_ID_DAILY_QUOTA} send identifiers per day")
         try:
             with transaction.atomic():
                 return SendIdentifier.objects.create(campaign=campaign, send_id=send_id), True

@@ -1,6 +1,6 @@
 """Apps, channel providers and what providers tell us back (token death, SMS status, STOP).
 
-The dispatch pipeline calls `app_exists` (to refuse unknown `app_id`s with a 400) and
+The dispatch pipeline calls `app_exists` (to refuse unknown `app_id`s: UnknownApp) and
 `push_token_invalidate` (when an adapter's Outcome says `invalidate_address`).
 """
 

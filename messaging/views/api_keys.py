@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.openapi import api_reference as reference_sections
+from config.api.reference import api_reference as reference_sections
 
 from ..models import ApiKey, Permission
 from ..services.api_keys import api_key_create, api_key_revoke, normalize_networks

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 import config.urls  # noqa: F401  (registers every endpoint)
-from messaging.auth import client_address
+from messaging.access.networks import client_address
 from messaging.models import ApiKey
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import _rate_limits
-from messaging import ratelimit
+from messaging.access import ratelimit
 from tests.conftest import missing
 
 pytestmark = pytest.mark.django_db

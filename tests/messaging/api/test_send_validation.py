@@ -179,6 +179,15 @@ def test_extra_that_is_not_an_object_gets_brazes_error(api, make_profile):
     assert response.json()["message"] == "Invalid Extra Push Payload"
 
 
+def test_nul_anywhere_in_the_body_is_refused_up_front(api, make_profile):
+    make_profile()
+    response = api.post("/messages/send", body({"sms": {**VALID["sms"], "body": "a\x00b"}}))
+    assert response.status_code == 400
+    assert response.json() == {"message": "Bad Request",
+                               "errors": ["body: text must not contain NUL characters"]}
+    assert not Dispatch.objects.exists()
+
+
 def test_apple_push_over_1912_bytes_is_refused(api, make_profile):
     make_profile()
     ok = api.post("/messages/send", body({"apple_push": {"alert": "é" * 900}}))

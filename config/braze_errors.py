@@ -1,0 +1,56 @@
+"""The one table: each domain exception → Braze's status and error text (spec §2.4, §3.1).
+
+Services raise the exceptions (defined by the app that owns the concept) and never speak
+HTTP; config/urls.py registers this table with config.api, and the guard answers with it.
+A subclass answers as its nearest listed ancestor (InvalidAudience as InvalidSend).
+"""
+
+from analytics.errors import UnknownSegment
+from campaigns.errors import (
+    ArchivedCampaign,
+    UnknownCampaign,
+    UnknownVariation,
+    VariationMismatch,
+    VariationUnspecified,
+)
+from config.api import Answer
+from messaging.errors import (
+    AndroidPushTooLong,
+    ApplePushTooLong,
+    IdempotencyKeyReused,
+    InvalidSend,
+    NoMessage,
+    NoRecipients,
+    QuotaExceeded,
+    TooManyRecipients,
+    UnknownApp,
+    UnknownSendId,
+)
+
+ARCHIVED_TEXT = (
+    "The campaign is archived. Unarchive the campaign in order for send requests to take effect."
+)
+
+BRAZE_ERRORS = {
+    # campaigns
+    UnknownCampaign: Answer(400, "Invalid Campaign ID"),
+    ArchivedCampaign: Answer(400, ARCHIVED_TEXT),
+    VariationUnspecified: Answer(400, "Message Variant Unspecified"),
+    UnknownVariation: Answer(400, "Invalid Message Variant"),
+    VariationMismatch: Answer(400, "Mismatched Message Type"),
+    # analytics
+    UnknownSegment: Answer(400, "Invalid Segment ID"),
+    # messaging: sends
+    InvalidSend: Answer(400, "Bad Request"),
+    NoMessage: Answer(400, "No message to send"),
+    NoRecipients: Answer(400, "No Recipients"),
+    TooManyRecipients: Answer(
+        400, "The max number of external_ids and aliases per request was exceeded"),
+    UnknownSendId: Answer(400, "Invalid Send ID"),
+    UnknownApp: Answer(400, "Invalid App ID"),
+    ApplePushTooLong: Answer(400, "Apple Push Length Exceeded"),
+    AndroidPushTooLong: Answer(400, "Android Push Length Exceeded"),
+    QuotaExceeded: Answer(429, "Rate Limited"),
+    # messaging: idempotency (Herald's own, beyond Braze)
+    IdempotencyKeyReused: Answer(422, "Idempotency-Key reused with a different request body"),
+}

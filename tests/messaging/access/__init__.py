@@ -1,0 +1,1 @@
+"""Tests of messaging.access: API keys, authentication, allowlists, rate limits, the guard."""

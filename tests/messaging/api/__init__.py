@@ -1,0 +1,1 @@
+"""Tests of the REST endpoints (messaging.api) and the OpenAPI document."""
