@@ -24,6 +24,7 @@ from messaging.errors import (
     QuotaExceeded,
     TooManyRecipients,
     UnknownApp,
+    UnknownEngagementTarget,
     UnknownSendId,
 )
 
@@ -51,6 +52,7 @@ BRAZE_ERRORS = {
     ApplePushTooLong: Answer(400, "Apple Push Length Exceeded"),
     AndroidPushTooLong: Answer(400, "Android Push Length Exceeded"),
     QuotaExceeded: Answer(429, "Rate Limited"),
-    # messaging: idempotency (Herald's own, beyond Braze)
+    # messaging: engagement and idempotency (Herald's own, beyond Braze)
+    UnknownEngagementTarget: Answer(400, None),  # the one error itself, or "Bad Request"
     IdempotencyKeyReused: Answer(422, "Idempotency-Key reused with a different request body"),
 }

@@ -1,4 +1,4 @@
-"""Refusals by messaging's services: sends, send identifiers, retried requests.
+"""Refusals by messaging's services: sends, send identifiers, reported engagement, retries.
 
 Each carries its per-field detail in `errors`; config/braze_errors.py answers it in Braze's
 words. Nothing here knows HTTP.
@@ -55,6 +55,13 @@ class AndroidPushTooLong(DomainError):
 
 class QuotaExceeded(DomainError):
     """The daily quota of custom send identifiers is used up."""
+
+
+# --- engagement reported by apps and providers ----------------------------------------------
+
+
+class UnknownEngagementTarget(DomainError):
+    """Reported engagement names a message, content card or user that does not exist."""
 
 
 # --- idempotent requests --------------------------------------------------------------------
