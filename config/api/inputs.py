@@ -15,9 +15,7 @@ from django.http import HttpRequest
 
 from .envelope import ApiError, refusal_message
 from .registry import Endpoint
-from .validation import contains_nul, validate, validation_errors
-
-NUL_ERROR = "body: text must not contain NUL characters"
+from .validation import NUL_ERROR, contains_nul, validate, validation_errors
 
 
 def view_arguments(

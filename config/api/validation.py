@@ -16,6 +16,9 @@ from .envelope import ApiError, refusal_message
 # PostgreSQL stores no NUL character in text: a field with this pattern refuses one, as a 400.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NoNul = Annotated[str, pydantic.Field(pattern=NO_NUL_PATTERN)]
+# The one wording of a NUL refusal: of a whole body, and of one object (/users/track).
+NUL_TEXT = "text must not contain NUL characters"
+NUL_ERROR = f"body: {NUL_TEXT}"
 # pydantic's error types that mean "this should have been an object".
 _OBJECT_TYPES = ("dict_type", "model_type", "model_attributes_type")
 

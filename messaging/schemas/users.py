@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.api.validation import contains_nul
+from config.api.validation import NUL_TEXT, contains_nul
 
 from ..phones import phone_normalize
 
@@ -121,7 +121,7 @@ BrazeTime = Annotated[datetime, BeforeValidator(parse_time)]
 
 def refuse_nul(data: Any) -> Any:
     if contains_nul(data):
-        raise ValueError("text must not contain NUL characters")
+        raise ValueError(NUL_TEXT)
     return data
 
 
