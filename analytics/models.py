@@ -74,6 +74,31 @@ class EngagementEvent(models.Model):
         return f"{self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class TrackingHit(models.Model):
+    """A tracking URL was fetched (an open pixel, a click): the raw hit, not yet counted.
+
+    The request writes this one narrow row and answers at once; a worker folds hits into
+    engagement events and rollups in batches (messaging.services.tracking), then deletes
+    them. So the table stays small, and a hit survives any crash between the two steps.
+    """
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        CLICK = "click", "Click"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # messaging's Delivery.message_id, as signed in the link (no foreign key: the write
+    # must not look the delivery up, and a hit for a deleted one is dropped when folded).
+    message_id = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField()
+    user_agent = models.CharField(max_length=300, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    link_index = models.IntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"
+
+
 class CustomEvent(models.Model):
     """A custom event recorded by /users/track."""
 

@@ -1,15 +1,21 @@
-"""What a tracking link records: opens, clicks and unsubscribes of one delivery."""
+"""What a tracking link records: opens, clicks and unsubscribes of one delivery.
+
+Opens and clicks come in bursts (a campaign lands in thousands of inboxes at once) and
+their answer must not wait on the rollups: the request writes one raw `TrackingHit`
+(`hit_record`) and a worker folds hits into engagement events in batches
+(`tracking_hits_fold`), so each rollup bucket gets one upsert per batch instead of one
+per hit. Unsubscribing changes the profile, and stays in the request.
+"""
 
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.models import EngagementEvent
+from analytics.models import EngagementEvent, TrackingHit
 from analytics.services import engagement_record_many
 
 from ..models import Delivery, SubscriptionState
@@ -27,42 +33,87 @@ _MACHINE_AGENTS = re.compile(
 _BARE_MOZILLA = re.compile(r"^\s*Mozilla/5\.0\s*$")
 
 
+# Hits folded per transaction: large enough that rollups see few upserts, small enough
+# that a fold holds its row locks for a fraction of a second.
+FOLD_BATCH = 2000
+
+
 def tracked_delivery(message_id: str) -> Delivery | None:
     return Delivery.objects.select_related("profile").filter(message_id=message_id).first()
 
 
-def _record(delivery: Delivery, kind: str, dedupe_key: str, **properties: object) -> None:
-    engagement_record_many(events=[delivery_event(
-        delivery, kind=kind, dedupe_key=dedupe_key, occurred_at=timezone.now(),
-        properties=properties)])
+def hit_record(
+    *, kind: str, message_id: str, user_agent: str, url: str = "", link_index: int | None = None
+) -> None:
+    """Keep one open or click, durably, for the next fold: a single INSERT."""
+    TrackingHit.objects.create(
+        kind=kind,
+        message_id=message_id[:32],
+        occurred_at=timezone.now(),
+        user_agent=user_agent[:300],
+        url=url[:500],
+        link_index=link_index if isinstance(link_index, int) else None,
+    )
 
 
-def is_machine_open(delivery: Delivery, user_agent: str) -> bool:
+def is_machine_open(delivery: Delivery, user_agent: str, at: datetime) -> bool:
+    """Scanners and privacy proxies: known agents, or a fetch right after sending."""
     if _MACHINE_AGENTS.search(user_agent) or _BARE_MOZILLA.match(user_agent):
         return True
-    return delivery.sent_at is not None and timezone.now() - delivery.sent_at < MACHINE_OPEN_DELAY
+    return delivery.sent_at is not None and at - delivery.sent_at < MACHINE_OPEN_DELAY
 
 
-def open_record(*, delivery: Delivery, user_agent: str) -> None:
-    """An open pixel was fetched: an open, or a machine open (scanner, privacy proxy)."""
+def _hit_event(hit: TrackingHit, delivery: Delivery) -> dict | None:
     profile = delivery.profile
-    if profile is not None and profile.email_open_tracking_disabled:
-        return
-    user_agent = user_agent[:300]
-    kind = (EngagementEvent.Kind.MACHINE_OPEN if is_machine_open(delivery, user_agent)
-            else EngagementEvent.Kind.OPEN)
-    # Every fetch is an open (total opens); uniqueness is counted by the rollups.
-    _record(delivery, kind, f"{delivery.message_id}:open:{uuid.uuid4().hex}",
-            user_agent=user_agent)
+    # The hit's own id keeps the event unique: every fetch counts (total opens), and a
+    # fold that runs twice over the same hit records it once.
+    dedupe_key = f"{delivery.message_id}:{hit.kind}:hit{hit.pk}"
+    if hit.kind == TrackingHit.Kind.OPEN:
+        if profile is not None and profile.email_open_tracking_disabled:
+            return None
+        kind = (EngagementEvent.Kind.MACHINE_OPEN
+                if is_machine_open(delivery, hit.user_agent, hit.occurred_at)
+                else EngagementEvent.Kind.OPEN)
+        properties: dict = {"user_agent": hit.user_agent}
+    else:
+        if profile is not None and profile.email_click_tracking_disabled:
+            return None
+        kind = EngagementEvent.Kind.CLICK
+        properties = {"link_index": hit.link_index, "url": hit.url}
+    return delivery_event(delivery, kind=kind, dedupe_key=dedupe_key,
+                          occurred_at=hit.occurred_at, properties=properties)
 
 
-def click_record(*, delivery: Delivery, link_index: object, url: str) -> None:
-    profile = delivery.profile
-    if profile is not None and profile.email_click_tracking_disabled:
-        return
-    _record(delivery, EngagementEvent.Kind.CLICK,
-            f"{delivery.message_id}:click:{uuid.uuid4().hex}",
-            link_index=link_index, url=url[:500])
+def tracking_hits_fold(*, batch: int = FOLD_BATCH, max_batches: int = 50) -> int:
+    """Turn waiting hits into engagement events, oldest first; returns how many were folded.
+
+    Each batch is one transaction: its hits are recorded and deleted together, so a crash
+    leaves them for the next fold, and two folds at once take different rows (skip_locked).
+    A hit whose delivery no longer exists (the profile was deleted) is dropped.
+    """
+    folded = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            hits = list(TrackingHit.objects.select_for_update(skip_locked=True)
+                        .order_by("pk")[:batch])
+            if not hits:
+                break
+            deliveries = {
+                d.message_id: d for d in Delivery.objects.select_related("profile")
+                .filter(message_id__in={hit.message_id for hit in hits})
+            }
+            events = []
+            for hit in hits:
+                delivery = deliveries.get(hit.message_id)
+                event = _hit_event(hit, delivery) if delivery is not None else None
+                if event is not None:
+                    events.append(event)
+            engagement_record_many(events=events)
+            TrackingHit.objects.filter(pk__in=[hit.pk for hit in hits]).delete()
+        folded += len(hits)
+        if len(hits) < batch:
+            break
+    return folded
 
 
 def is_unsubscribed(delivery: Delivery) -> bool:
@@ -77,4 +128,6 @@ def unsubscribe_record(*, delivery: Delivery) -> None:
         if profile is not None and not is_unsubscribed(delivery):
             # Also remembered by address, so GET /email/unsubscribes lists it.
             profile_email_unsubscribe(profile=profile)
-        _record(delivery, EngagementEvent.Kind.UNSUBSCRIBE, f"{delivery.message_id}:unsubscribe")
+        engagement_record_many(events=[delivery_event(
+            delivery, kind=EngagementEvent.Kind.UNSUBSCRIBE,
+            dedupe_key=f"{delivery.message_id}:unsubscribe", occurred_at=timezone.now())])

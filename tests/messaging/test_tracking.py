@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import signing
 from django.utils import timezone
 
-from analytics.models import DailyRollup, EngagementEvent
-from messaging.tracking import links as tracking
+from analytics.models import DailyRollup, EngagementEvent, TrackingHit
 from messaging.models import SubscriptionState
+from messaging.services import tracking as tracking_services
+from messaging.tracking import links as tracking
+from messaging.tracking import tasks as tracking_tasks
 from tests.analytics.helpers import make_campaign, make_profile, send
 
 pytestmark = pytest.mark.django_db
@@ -85,10 +88,41 @@ def test_tampered_or_forged_tokens_are_404_and_record_nothing(client, delivery):
     assert _kinds() == []
 
 
-def test_signed_link_for_an_unknown_message_is_404(client):
-    assert client.get(urlsplit(tracking.click_url("f" * 32, 0, "https://a.test")).path
-                      ).status_code == 404
+def test_link_of_a_deleted_message_still_leads_to_its_page_and_counts_nothing(client):
+    # The token was signed by us, so its link is safe to follow; with no delivery left
+    # (the profile was deleted) the hit is dropped when folded.
+    response = client.get(urlsplit(tracking.click_url("f" * 32, 0, "https://a.test")).path)
+    assert (response.status_code, response["Location"]) == (302, "https://a.test")
     assert _kinds() == []
+    assert not TrackingHit.objects.exists()
+
+
+def test_hits_are_kept_until_a_worker_folds_them(client, delivery, settings):
+    """With a worker (not eager), the request only writes the raw hit."""
+    from config.celery import app
+
+    app.conf.task_always_eager = False  # the autouse fixture restores it
+    settings.CELERY_BROKER_URL = "memory://"
+    with mock.patch.object(tracking_tasks.tracking_hits_fold_task, "apply_async") as queued:
+        client.get(urlsplit(tracking.open_url(delivery.message_id)).path,
+                   headers={"User-Agent": HUMAN_UA})
+        client.get(urlsplit(tracking.click_url(delivery.message_id, 0, "https://a.test")).path)
+    assert TrackingHit.objects.count() == 2 and _kinds() == []
+    # Both hits within the fold delay: one fold is queued, and it takes both.
+    assert queued.call_count == 1
+    assert tracking_services.tracking_hits_fold() == 2
+    assert sorted(_kinds()) == ["click", "open"]
+    assert not TrackingHit.objects.exists()
+    assert tracking_services.tracking_hits_fold() == 0
+
+
+def test_a_fold_counts_every_hit_once_in_batches(delivery):
+    for _ in range(5):
+        tracking_services.hit_record(kind="open", message_id=delivery.message_id,
+                                     user_agent=HUMAN_UA)
+    assert tracking_services.tracking_hits_fold(batch=2) == 5
+    rollup = DailyRollup.objects.get(variation=delivery.variation)
+    assert (rollup.opens, rollup.unique_opens) == (5, 1)
 
 
 def test_click_token_never_redirects_off_http(client, delivery):

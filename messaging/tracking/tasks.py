@@ -1,0 +1,38 @@
+"""The worker side of tracking: folding raw hits into engagement events."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+from kombu.exceptions import OperationalError
+
+from ..services.tracking import tracking_hits_fold
+
+log = logging.getLogger(__name__)
+
+# At most one fold is queued per this many seconds while hits pour in; the fold then
+# takes everything that arrived meanwhile. The periodic fold (config/celery.py) is the
+# safety net for a queued fold that was lost.
+FOLD_DELAY_SECONDS = 1
+_FOLD_PENDING = "tracking:fold-pending"
+
+
+@shared_task(acks_late=True)
+def tracking_hits_fold_task() -> int:
+    return tracking_hits_fold()
+
+
+def fold_soon() -> None:
+    """Ask a worker to fold the hits soon, without making the request wait for it."""
+    if tracking_hits_fold_task.app.conf.task_always_eager:
+        # No worker (tests, the in-process default): fold now, so results are current.
+        tracking_hits_fold_task.apply()
+        return
+    if not cache.add(_FOLD_PENDING, 1, timeout=FOLD_DELAY_SECONDS):
+        return  # a fold is already queued and will take this hit too
+    try:
+        tracking_hits_fold_task.apply_async(countdown=FOLD_DELAY_SECONDS, retry=False)
+    except (OperationalError, OSError):
+        log.warning("broker unreachable; tracking hits wait for the periodic fold")
