@@ -23,4 +23,10 @@ app.conf.beat_schedule = {
         "task": "messaging.tasks.dispatch_sweep_task",
         "schedule": 60.0,
     },
+    # Opens and clicks wait as raw hits until folded into the rollups. Each hit queues a
+    # fold within a second; this one catches any fold whose task message was lost.
+    "tracking-fold": {
+        "task": "messaging.tracking.tasks.tracking_hits_fold_task",
+        "schedule": 30.0,
+    },
 }
