@@ -30,6 +30,7 @@ from liquid.exceptions import LiquidError
 
 from analytics.selectors import segment_profile_ids
 from campaigns.models import Campaign, Channel, MessageVariation
+from campaigns.services import variations_sent
 
 from . import liquid
 from .audience import audience_matches, audience_needs_python, audience_q
@@ -438,8 +439,18 @@ def _create_rows(dispatch: Dispatch, plan: _ChannelPlan, profiles: list[Profile]
         if skip:
             row.status, row.error = Delivery.Status.SKIPPED, skip
         rows.append(row)
-    # A concurrent run may have created some of these rows meanwhile: keep theirs.
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    with transaction.atomic():
+        if plan.variation is not None and plan.variation.first_sent_at is None:
+            # The variation now has deliveries: campaigns records it (and then refuses to
+            # remove it). Once per variation; later pages and runs see the date set.
+            plan.variation.first_sent_at = timezone.now()
+            variations_sent(
+                campaign_id=plan.variation.campaign_id,
+                variation_ids=[plan.variation.pk],
+                at=plan.variation.first_sent_at,
+            )
+        # A concurrent run may have created some of these rows meanwhile: keep theirs.
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     failed_renders = Delivery.objects.filter(
         dispatch=dispatch,
         channel=plan.channel,
@@ -512,14 +523,15 @@ def dispatch_run(*, dispatch_pk: int, give_up: bool = False) -> RunResult:
     if dispatch is None or dispatch.status in (Dispatch.Status.DONE, Dispatch.Status.FAILED):
         return RunResult(finished=True)
     now = timezone.now()
-    if Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.QUEUED).update(
-        status=Dispatch.Status.RUNNING, started_at=now
+    if (
+        Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.QUEUED).update(
+            status=Dispatch.Status.RUNNING, started_at=now
+        )
+        and dispatch.campaign_id
     ):
-        if dispatch.campaign_id:
-            Campaign.objects.filter(pk=dispatch.campaign_id, first_sent_at__isnull=True).update(
-                first_sent_at=now
-            )
-            Campaign.objects.filter(pk=dispatch.campaign_id).update(last_sent_at=now)
+        # The campaign's first and last send dates; each variation's is set when its
+        # delivery rows are created (_create_rows).
+        variations_sent(campaign_id=dispatch.campaign_id, at=now)
     try:
         plans = _channel_plans(dispatch)
     except liquid.LiquidTemplateError as exc:
