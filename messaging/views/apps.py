@@ -16,16 +16,17 @@ from django.urls import path, reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from campaigns.models import Channel
+from campaigns.models import PUSH_PLATFORMS, Channel
 
 from ..channels.base import Outgoing, Result
+from ..channels.sandbox import SandboxAdapter
 from ..crypto import CredentialsUnreadable, mask
+from ..delivery.registry import adapter_for_config
 from ..models import App, ChannelConfig, Profile, Provider, PushToken
 from ..models.providers import PROVIDERS_BY_CHANNEL
 from ..services.providers import (
     OPTION_FIELDS,
     SECRET_FIELDS,
-    adapter_for_config,
     app_create,
     channel_config_rotate_vapid,
     channel_config_save,
@@ -34,13 +35,6 @@ from ..services.providers import (
 from .provider_forms import AppForm, ChannelConfigForm, TestSendForm
 
 PROVIDER_CHANNELS = list(PROVIDERS_BY_CHANNEL)
-# The platform whose apps usually carry a channel (the form still allows any app).
-CHANNEL_PLATFORM = {
-    Channel.APPLE_PUSH: App.Platform.IOS,
-    Channel.ANDROID_PUSH: App.Platform.ANDROID,
-    Channel.KINDLE_PUSH: App.Platform.KINDLE,
-    Channel.WEB_PUSH: App.Platform.WEB,
-}
 SECRET_LABELS = {
     "private_key": "Signing key (.p8)",
     "service_account_json": "Service account key",
@@ -121,10 +115,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     for app in apps:
         configured = {config.channel: config for config in app.channel_configs.all()}
         for channel in PROVIDER_CHANNELS:
-            # Show a channel for the app's own platform, or where something is configured.
+            # Show a channel for the app's own platform, or where something is configured
+            # (the form still allows any app).
             if (
                 channel in configured
-                or CHANNEL_PLATFORM.get(channel) == app.platform
+                or PUSH_PLATFORMS.get(channel) == app.platform
                 or (channel == Channel.SMS and app.platform != App.Platform.EMAIL)
             ):
                 config = configured.get(channel)
@@ -170,7 +165,7 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     app, channel = _get_app(app_id), _get_channel(channel)
     config = ChannelConfig.objects.filter(app=app, channel=channel).first()
     # Without a saved config this app's messages on the channel go to the sandbox (see
-    # channels/routing.py), so the form starts there instead of suggesting a provider.
+    # messaging/delivery/routing.py), so the form starts there instead of suggesting a provider.
     default_provider = config.provider if config else Provider.SANDBOX.value
     provider = request.POST.get("provider") or request.GET.get("provider") or default_provider
     if provider not in PROVIDERS_BY_CHANNEL[channel]:
@@ -253,8 +248,6 @@ def _find_profile(identifier: str) -> Profile | None:
 
 
 def _send_test(config: ChannelConfig, channel: str, address: str) -> dict:
-    from ..channels.sandbox import SandboxAdapter
-
     try:
         adapter = SandboxAdapter(channel) if config.is_sandbox else adapter_for_config(config)
     except (CredentialsUnreadable, ValueError) as exc:
