@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -196,13 +198,9 @@ class Command(BaseCommand):
 
 
 def _links(html: str) -> list[str]:
-    import re
-
     return re.findall(r'(?:href|src)="([^"]+)"', html)
 
 
 def _path(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
