@@ -14,11 +14,11 @@ Nothing under messaging.channels imports a model, a service, a view or the deliv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     DELIVERED = "delivered"  # accepted by the provider / receiver
     BOUNCED = "bounced"  # permanent refusal for this address (bad address, dead token)
     FAILED = "failed"  # permanent failure not tied to the address (bad payload, 4xx)
