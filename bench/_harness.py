@@ -24,6 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import django
+import httpx
+import psycopg
+import redis
+
 # One key per bench process: the seeding code and the server it starts must agree on it,
 # and a generated one keeps a production-looking secret out of the repository.
 SECRET_KEY = secrets.token_urlsafe(50)
@@ -101,8 +106,6 @@ def server_env(*, root: Path, database_url: str, redis_url: str) -> dict[str, st
 
 def database_recreate(*, root: Path, env: dict[str, str]) -> None:
     """Drop, create and migrate env's DATABASE_URL, so every run starts from the same state."""
-    import psycopg
-
     database_url = env["DATABASE_URL"]
     name = urlsplit(database_url).path.lstrip("/")
     admin = database_url.rsplit("/", 1)[0] + "/postgres"
@@ -121,8 +124,6 @@ def django_setup(*, root: Path, env: dict[str, str]) -> None:
     """Set Django up in this process with the server's settings, to seed through the ORM."""
     os.environ.update(env)
     sys.path.insert(0, str(root))
-    import django
-
     django.setup()
 
 
@@ -135,8 +136,6 @@ def free_port() -> int:
 @contextmanager
 def redis_flushed(redis_url: str) -> Iterator[None]:
     """Flush the bench Redis database before and after (rate-limit counters, queued tasks)."""
-    import redis
-
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     try:
@@ -159,8 +158,6 @@ def gunicorn_running(
     Waits until the server answers (or fails clearly if it exits or stays silent), and
     always stops it: SIGTERM for a graceful stop, SIGKILL if that takes over 30 s.
     """
-    import httpx
-
     port = free_port()
     server = subprocess.Popen(
         [
@@ -208,8 +205,6 @@ def gunicorn_running(
 async def _drive(
     url: str, workload: Workload, key: str, total: int, seconds: float, concurrency: int
 ) -> Measurement:
-    import httpx
-
     result = Measurement()
     remaining = total
     headers = {"Authorization": f"Bearer {key}"}

@@ -23,6 +23,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dj_database_url
+import django
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -30,9 +34,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 def _ensure_database(url: str) -> None:
     """Create the PostgreSQL database named in the URL when it does not exist yet."""
-    import dj_database_url
-    import psycopg
-
     config = dj_database_url.parse(url)
     if "postgresql" not in config["ENGINE"]:
         return
@@ -62,24 +63,26 @@ def main() -> None:
     else:
         _ensure_database(url)
 
-    import django
-
     django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
+    # NOTE: the imports below need the app registry that django.setup() fills.
+    from django.conf import settings  # after django.setup()
+    from django.core.management import call_command  # after django.setup()
+    from django.db import connection  # after django.setup()
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
 
-    from django.contrib.auth import get_user_model
-    from django.test import Client
+    from django.contrib.auth import get_user_model  # after django.setup()
+    from django.test import Client  # after django.setup()
 
-    from analytics.models import DailyRollup
-    from analytics.services import custom_event_record, engagement_record_many
-    from campaigns.models import Campaign, ConversionEvent, MessageVariation
-    from messaging.models import ApiKey, Profile
+    from analytics.models import DailyRollup  # after django.setup()
+    from analytics.services import (  # after django.setup()
+        custom_event_record,
+        engagement_record_many,
+    )
+    from campaigns.models import Campaign, ConversionEvent, MessageVariation  # after setup()
+    from messaging.models import ApiKey, Profile  # after django.setup()
 
     campaign = Campaign.objects.filter(name="Bench campaign").first()
     if campaign is None or not args.skip_load:

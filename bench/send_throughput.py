@@ -39,8 +39,8 @@ MEASUREMENT_SECONDS = 60
 def _seed() -> tuple[str, dict]:
     """A campaign with email + webhook variations, 50 profiles and a key. Returns (key, body)."""
     harness.django_setup(root=ROOT, env=ENV)
-    from campaigns.models import Campaign, MessageVariation
-    from messaging.models import ApiKey, Permission, Profile
+    from campaigns.models import Campaign, MessageVariation  # needs django_setup()
+    from messaging.models import ApiKey, Permission, Profile  # needs django_setup()
 
     campaign = Campaign.objects.create(name="Bench", status=Campaign.Status.ACTIVE)
     email = MessageVariation.objects.create(campaign=campaign, channel="email", name="Email")

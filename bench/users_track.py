@@ -53,8 +53,8 @@ BASELINE = "GET /campaigns/list (baseline)"
 def _seed() -> str:
     """10,000 profiles and a key with every permission; returns the key."""
     harness.django_setup(root=ROOT, env=ENV)
-    from messaging.models import Permission, Profile
-    from messaging.services.api_keys import api_key_create
+    from messaging.models import Permission, Profile  # needs django_setup()
+    from messaging.services.api_keys import api_key_create  # needs django_setup()
 
     Profile.objects.bulk_create(
         (

@@ -80,7 +80,7 @@ class Campaign(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Kept by messaging when a dispatch under this campaign starts delivering.
+    # Kept by campaigns.services.variations_sent, which messaging calls when it sends.
     first_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -113,6 +113,9 @@ class MessageVariation(models.Model):
     name = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When messaging first created deliveries of it (campaigns.services.variations_sent).
+    # A variation that has been sent can be renamed but not removed.
+    first_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["campaign", "position", "id"]

@@ -79,10 +79,7 @@ def campaign_get(*, api_id: uuid.UUID) -> Campaign | None:
 
 
 def variation_ids_with_sends(*, campaign: Campaign) -> set[uuid.UUID]:
-    """Public IDs of the campaign's messages that already have deliveries (not removable)."""
-    # `deliveries` is the reverse relation declared by messaging; used by name, never imported.
+    """Public IDs of the campaign's messages that have been sent (not removable)."""
     return set(
-        campaign.variations.filter(deliveries__isnull=False)
-        .values_list("api_id", flat=True)
-        .distinct()
+        campaign.variations.filter(first_sent_at__isnull=False).values_list("api_id", flat=True)
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -93,7 +93,7 @@ def _save_variations(*, campaign: Campaign, messages: Sequence[MessageSpec]) -> 
 
     removed = [v for api_id, v in existing.items() if api_id not in kept_ids]
     for variation in removed:
-        if variation.deliveries.exists():
+        if variation.first_sent_at is not None:
             raise VariationHasSends(f"“{variation}” has already been sent and cannot be removed.")
         variation.delete()
 
@@ -207,3 +207,26 @@ def campaign_duplicate(*, campaign: Campaign, by: AbstractBaseUser | None) -> Ca
         ],
         by=by,
     )
+
+
+@transaction.atomic
+def variations_sent(
+    *, campaign_id: int, variation_ids: Collection[int] = (), at: datetime
+) -> None:
+    """Record that messages of a campaign go out at `at`.
+
+    The campaign's first and last send dates, and the first of each variation named: a
+    variation that has been sent can no longer be removed (its results would lose their
+    key). Messaging calls it when a dispatch starts delivering (no variation yet) and when
+    it creates the first delivery rows of a variation. Safe to repeat: a first date never
+    moves.
+    """
+    # The campaign row first, and always (an unconditional update locks it): campaign_update
+    # locks it too before it checks for sends, so the two run one after the other and never
+    # wait on each other's rows in opposite order.
+    Campaign.objects.filter(pk=campaign_id).update(last_sent_at=at)
+    Campaign.objects.filter(pk=campaign_id, first_sent_at__isnull=True).update(first_sent_at=at)
+    if variation_ids:
+        MessageVariation.objects.filter(
+            campaign_id=campaign_id, pk__in=variation_ids, first_sent_at__isnull=True
+        ).update(first_sent_at=at)

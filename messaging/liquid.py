@@ -28,7 +28,7 @@ from liquid.builtin.expressions.arguments import PositionalArgument
 from liquid.builtin.expressions.logical import EqExpression, NeExpression
 from liquid.builtin.expressions.primitive import Blank, Empty
 from liquid.context import RenderContext
-from liquid.exceptions import LiquidError
+from liquid.exceptions import LiquidError, LiquidSyntaxError
 from liquid.expression import Expression
 from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
 from liquid.undefined import is_undefined
@@ -121,8 +121,6 @@ class _ExtrasTag(Tag):
         token = stream.eat(TOKEN_TAG)
         args = PositionalArgument.parse(self.env, stream.into_inner(tag=token, eat=False))
         if len(args) != 2:
-            from liquid.exceptions import LiquidSyntaxError
-
             raise LiquidSyntaxError(
                 "message_extras expects ':key <key> :value <value>'", token=token
             )
@@ -289,8 +287,6 @@ def _parse(source: str):  # type: ignore[no-untyped-def]
     template = ENV.from_string(translate(source))
     unknown = sorted(set(template.analyze().filters) - set(ENV.filters))
     if unknown:
-        from liquid.exceptions import LiquidSyntaxError
-
         raise LiquidSyntaxError(f"unknown filter {unknown[0]!r}", token=None)
     _blank_aware_nodes(template.nodes, RenderContext(template))
     return template

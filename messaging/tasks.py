@@ -1,4 +1,5 @@
-"""Celery tasks of messaging. A task takes ids, loads rows and calls the pipeline — nothing else."""
+"""Celery tasks of messaging. A task takes ids and calls the delivery code
+(messaging.delivery) — nothing else."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import pipeline
+from .delivery.run import dispatch_run
+from .delivery.sweeper import (
+    deliveries_abandoned_fail,
+    dispatches_stranded,
+    dispatches_unfinished,
+)
 from .services.idempotency import idempotency_records_purge
 
 # Temporary delivery failures (SMTP 4xx, webhook 5xx, network) are retried with
@@ -32,13 +38,13 @@ def _backoff(retries: int) -> int:
 def dispatch_deliver_task(self, dispatch_pk: int) -> None:
     """Deliver a dispatch (safe to run twice: rows are claimed before sending)."""
     give_up = self.request.retries >= MAX_DELIVERY_RETRIES
-    result = pipeline.dispatch_run(dispatch_pk=dispatch_pk, give_up=give_up)
+    result = dispatch_run(dispatch_pk=dispatch_pk, give_up=give_up)
     if result.retry_pending and not give_up:
         if self.request.is_eager:
             # In-process mode (no broker): no worker can wait for a countdown, so the
             # retries run right away, with the same limit.
             for attempt in range(1, MAX_DELIVERY_RETRIES + 1):
-                result = pipeline.dispatch_run(
+                result = dispatch_run(
                     dispatch_pk=dispatch_pk, give_up=attempt == MAX_DELIVERY_RETRIES
                 )
                 if not result.retry_pending:
@@ -59,10 +65,10 @@ def dispatch_sweep_task() -> int:
     """
     idempotency_records_purge()
     abandoned_after = getattr(settings, "DELIVERY_ABANDONED_AFTER_MINUTES", 15)
-    touched = pipeline.deliveries_abandoned_fail(older_than=timedelta(minutes=abandoned_after))
+    touched = deliveries_abandoned_fail(older_than=timedelta(minutes=abandoned_after))
     minutes = getattr(settings, "DISPATCH_SWEEP_AFTER_MINUTES", 5)
-    stranded = set(pipeline.dispatches_stranded(older_than=timedelta(minutes=minutes)))
-    todo = sorted(stranded | set(pipeline.dispatches_unfinished(pks=touched)))
+    stranded = set(dispatches_stranded(older_than=timedelta(minutes=minutes)))
+    todo = sorted(stranded | set(dispatches_unfinished(pks=touched)))
     for dispatch_pk in todo:
         dispatch_deliver_task.delay(dispatch_pk)
     return len(todo)

@@ -1,20 +1,24 @@
 """The interface every channel adapter implements.
 
-The dispatch pipeline renders one message per recipient and hands a batch of
-`Outgoing` items to the channel's adapter; the adapter returns one `Outcome` per item,
-in order. Adapters never touch the database: recording outcomes (delivery rows,
-engagement events, token invalidation) is the pipeline's job, so every adapter can be
-tested against a local protocol server alone.
+The delivery code (messaging.delivery) renders one message per recipient and hands a
+batch of `Outgoing` items to the channel's adapter; the adapter returns one `Outcome` per
+item, in order. Adapters are pure: they get everything they need from the caller (their
+provider configuration with decrypted credentials, the tracked HTML of an email, which
+app each push token belongs to) and never touch the database. Recording outcomes
+(delivery rows, engagement events, dead tokens) is the caller's job, so every adapter can
+be tested against a local protocol server alone.
+
+Nothing under messaging.channels imports a model, a service, a view or the delivery code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, NamedTuple, Protocol
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     DELIVERED = "delivered"  # accepted by the provider / receiver
     BOUNCED = "bounced"  # permanent refusal for this address (bad address, dead token)
     FAILED = "failed"  # permanent failure not tied to the address (bad payload, 4xx)
@@ -27,6 +31,17 @@ class Outgoing:
     address: str  # email address, phone, push token, URL…
     payload: dict[str, Any]  # the rendered message object (Braze field names)
     app_id: str = ""
+    # Email only, prepared by the caller: the HTML body with tracked links (None: the
+    # payload's body as it is) and headers to add, such as List-Unsubscribe.
+    html: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class DeadToken(NamedTuple):
+    """A push token the provider says is gone (app uninstalled, token expired)."""
+
+    app_id: str
+    token: str
 
 
 @dataclass
@@ -34,9 +49,13 @@ class Outcome:
     result: Result
     provider_response: str = ""  # what the provider answered, for the dispatch page
     retry_after: float | None = None  # seconds, when the provider said so
-    # Set when the provider says the address or token is dead: the pipeline forgets it.
+    # Set by an adapter when the provider says this item's address is dead (an
+    # unregistered push token, a number that cannot receive SMS).
     invalidate_address: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    # The push tokens of this item found dead, one by one (an item may carry several
+    # devices' tokens): the caller stops using exactly these. Filled by the router.
+    dead_tokens: list[DeadToken] = field(default_factory=list)
 
 
 class ChannelAdapter(Protocol):

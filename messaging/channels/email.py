@@ -2,6 +2,10 @@
 
 One connection per batch. SMTP answers decide the outcome: a permanent refusal (5xx)
 is a bounce, a temporary one (4xx) or a lost connection is retried later.
+
+Tracking is the caller's: it signs the links and hands over the instrumented HTML and the
+unsubscribe headers on each `Outgoing` (messaging.delivery.send), so this module knows
+neither tokens nor URLs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import strip_tags
 
-from ..tracking.links import instrument_email, unsubscribe_headers
 from .base import Outcome, Outgoing, Result
 
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr)\s*/?>")
@@ -45,12 +48,13 @@ def with_preheader(markup: str, preheader: str) -> str:
 
 def build_message(item: Outgoing, connection=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]
     payload = item.payload
-    body_html = payload.get("body") or ""
+    # The tracked HTML when the caller prepared it. The preheader goes in after tracking:
+    # it holds no link, and tracking only appends before </body>, so the order is moot.
+    body_html = item.html if item.html is not None else payload.get("body") or ""
     if payload.get("preheader"):
         body_html = with_preheader(body_html, payload["preheader"])
-    body_html = instrument_email(body_html, message_id=item.message_id)
     text = payload.get("plaintext_body") or plaintext_from_html(payload.get("body") or "")
-    headers = {**(payload.get("headers") or {}), **unsubscribe_headers(message_id=item.message_id)}
+    headers = {**(payload.get("headers") or {}), **item.extra_headers}
     headers["X-Herald-Message-Id"] = item.message_id
     if payload.get("extras"):
         # Braze passes extras to the provider as unique args; we carry them in one header.

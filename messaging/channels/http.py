@@ -1,6 +1,6 @@
 """Shared plumbing of the HTTP provider adapters: one event loop, pooled clients, retries.
 
-Adapters expose the synchronous `send_batch` the pipeline calls, but send a batch
+Adapters expose the synchronous `send_batch` the delivery code calls, but send a batch
 concurrently on a process-wide asyncio loop running in a daemon thread. Keeping the loop
 (and each adapter's `httpx.AsyncClient`) alive between batches is what lets connections
 be reused — HTTP/2 streams multiplexed on one APNs connection, keep-alive pools elsewhere.
@@ -85,9 +85,9 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @dataclass
 class RetryPolicy:
-    attempts: int = 3  # tries inside one batch; then the pipeline reschedules (Result.RETRY)
+    attempts: int = 3  # tries inside one batch; then the task reschedules (Result.RETRY)
     backoff: float = 0.25  # seconds before the 2nd try, doubled each time, with jitter
-    max_wait: float = 10.0  # a longer Retry-After is left to the pipeline's own retry
+    max_wait: float = 10.0  # a longer Retry-After is left to the task's own retry
 
 
 async def send_with_retry(

@@ -1,6 +1,7 @@
-"""The sandbox for push and SMS/MMS: records the rendered payload as delivered, sends nothing.
+"""Stand-ins that send nothing: the sandbox, and an adapter whose configuration is unusable.
 
-Used until a provider is configured for the channel (messaging.channels.registry). Its
+The sandbox is used for push and SMS/MMS until a provider is configured for the app's
+channel (messaging.delivery.registry): it records the rendered payload as delivered. Its
 deliveries carry provider "sandbox", and the dispatch page labels them so nobody
 mistakes them for messages that reached a phone.
 """
@@ -22,5 +23,19 @@ class SandboxAdapter:
                 Result.DELIVERED,
                 f"{self.channel} payload recorded, not sent (no provider configured)",
             )
+            for _ in items
+        ]
+
+
+class UnusableAdapter:
+    """Stands in for an adapter whose stored configuration cannot be used (e.g. credentials
+    encrypted with another key): retried later, so fixing the settings saves the send."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name, self.reason = name, reason
+
+    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+        return [
+            Outcome(Result.RETRY, provider_response=f"not sent: {self.reason}", retry_after=60)
             for _ in items
         ]

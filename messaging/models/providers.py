@@ -5,6 +5,7 @@ from django.db import models
 
 from campaigns.models import Channel
 
+from ..crypto import decrypt_json
 from .apps import App
 
 
@@ -58,8 +59,6 @@ class ChannelConfig(models.Model):
 
     @property
     def credentials(self) -> dict[str, Any]:
-        from messaging.crypto import decrypt_json
-
         return decrypt_json(self.credentials_encrypted)
 
     @property

@@ -1,17 +1,31 @@
-"""Content cards in profiles' feeds: created by the pipeline, read by the feed endpoints."""
+"""Content cards in profiles' feeds: stored by a send (messaging.delivery.feed), read by
+the feed endpoints."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ..models import ContentCard, Delivery, Profile
-from ..pipeline import content_card_expiry
 
 URI_FIELDS = ("ios_uri", "android_uri", "web_uri", "ios_use_webview", "android_use_webview")
+MAX_TIME_TO_LIVE = 30 * 24 * 3600  # seconds: a card lives at most 30 days
+
+
+def content_card_expiry(message: dict[str, Any], *, now: datetime | None = None) -> datetime:
+    """When a card sent now expires: `expire_at`, or now + `time_to_live` (≤ 30 days)."""
+    now = now or timezone.now()
+    if message.get("expire_at"):
+        value = parse_datetime(str(message["expire_at"]))
+        if value is not None:
+            return min(value, now + timedelta(seconds=MAX_TIME_TO_LIVE))
+    ttl = int(message.get("time_to_live") or MAX_TIME_TO_LIVE)
+    return now + timedelta(seconds=min(ttl, MAX_TIME_TO_LIVE))
 
 
 def content_card_create(*, message_id: str, payload: dict[str, Any]) -> ContentCard | None:

@@ -1,6 +1,6 @@
 """A delivery becomes engagement events: the one place that says how.
 
-The pipeline (sent, delivered, bounced, failed), the tracking links (opens, clicks,
+The delivery code (sent, delivered, bounced, failed), the tracking links (opens, clicks,
 unsubscribes), provider callbacks (SMS receipts) and `/engagement/track` all describe
 what happened to one delivery; each builds its events here, so every event of a delivery
 carries the same campaign, variation, send, dispatch and profile.
@@ -52,7 +52,7 @@ def delivery_events_record(
     """Record events of `delivery`, one per kind, each at most once; returns those new.
 
     `dedupe_prefix` keeps events from another source (e.g. SMS status callbacks) apart
-    from the pipeline's own for the same delivery and kind.
+    from the delivery code's own for the same delivery and kind.
     """
     return engagement_record_many(
         events=[

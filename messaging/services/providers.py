@@ -1,27 +1,24 @@
 """Apps, channel providers and what providers tell us back (token death, SMS status, STOP).
 
-The dispatch pipeline calls `app_exists` (to refuse unknown `app_id`s: UnknownApp) and
-`push_token_invalidate` (when an adapter's Outcome says `invalidate_address`).
+The send API calls `app_exists` (to refuse unknown `app_id`s: UnknownApp); the delivery
+code calls `channel_config_get` (which provider carries an app's channel) and
+`push_token_invalidate` (for each token an adapter reported dead). Adapters themselves
+are built by messaging.delivery.registry.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import ssl
-import threading
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from analytics.models import EngagementEvent
 from analytics.services import engagement_record
 from campaigns.models import Channel
-from messaging.channels.base import ChannelAdapter
+from messaging.channels.webpush import generate_vapid_keys, vapid_public_key
 from messaging.crypto import decrypt_json, encrypt_json
 from messaging.models import App, ChannelConfig, Delivery, Profile, Provider, PushToken
 from messaging.services.delivery_events import delivery_events_record
@@ -104,8 +101,6 @@ def channel_config_save(
     Empty secret values keep what is stored, so a form never has to show a secret back.
     A web push configuration without a VAPID key gets a fresh key pair.
     """
-    from messaging.channels.webpush import generate_vapid_keys, vapid_public_key
-
     with transaction.atomic():
         config = ChannelConfig.objects.select_for_update().filter(
             app=app, channel=channel
@@ -132,8 +127,6 @@ def channel_config_save(
 
 def channel_config_rotate_vapid(*, config: ChannelConfig) -> ChannelConfig:
     """New VAPID keys. NOTE: browsers subscribed with the old public key must resubscribe."""
-    from messaging.channels.webpush import generate_vapid_keys
-
     with transaction.atomic():
         stored = config.credentials
         stored["vapid_private_key"], public = generate_vapid_keys()
@@ -153,118 +146,6 @@ def channel_config_get(*, channel: str, app_id: str) -> ChannelConfig | None:
         .filter(channel=channel, app__api_id=api_id)
         .first()
     )
-
-
-# --- Building adapters -------------------------------------------------------------------
-
-_adapters: dict[tuple[int, int, str], ChannelAdapter] = {}
-_adapters_lock = threading.Lock()
-
-
-def _verify() -> ssl.SSLContext | bool:
-    # Tests (and private CAs in front of providers) name a CA bundle to trust.
-    bundle = getattr(settings, "HERALD_PROVIDER_CA_BUNDLE", "")
-    return ssl.create_default_context(cafile=bundle) if bundle else True
-
-
-def sms_status_callback_url(config: ChannelConfig, message_id: str) -> str:
-    path = reverse("messaging:sms-status", args=[config.public_id, message_id])
-    return f"{settings.SITE_URL}{path}"
-
-
-def adapter_build(config: ChannelConfig) -> ChannelAdapter:
-    """A new adapter for a stored configuration (decrypts its credentials).
-
-    Raises CredentialsUnreadable (another encryption key) or ValueError (unusable values).
-    """
-    secrets, options, verify = config.credentials, config.options, _verify()
-    try:
-        return _adapter_build(config, secrets, options, verify)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"unusable {config.provider} configuration: {type(exc).__name__}") from exc
-
-
-def _adapter_build(
-    config: ChannelConfig, secrets: dict[str, Any], options: dict[str, Any], verify: Any
-) -> ChannelAdapter:
-    from messaging.channels import adm, apns, fcm, twilio, webpush
-
-    if config.provider == Provider.APNS:
-        return apns.ApnsAdapter(
-            apns.ApnsConfig(
-                team_id=options.get("team_id", ""),
-                key_id=options.get("key_id", ""),
-                topic=options.get("topic", ""),
-                private_key=secrets.get("private_key", ""),
-                use_sandbox_host=config.use_sandbox_host,
-                base_url=config.base_url,
-                verify=verify,
-            )
-        )
-    if config.provider == Provider.FCM:
-        import json
-
-        return fcm.FcmAdapter(
-            fcm.FcmConfig(
-                service_account=json.loads(secrets.get("service_account_json") or "{}"),
-                base_url=config.base_url,
-                verify=verify,
-            )
-        )
-    if config.provider == Provider.ADM:
-        return adm.AdmAdapter(
-            adm.AdmConfig(
-                client_id=options.get("client_id", ""),
-                client_secret=secrets.get("client_secret", ""),
-                base_url=config.base_url,
-                verify=verify,
-            )
-        )
-    if config.provider == Provider.WEBPUSH:
-        return webpush.WebPushAdapter(
-            webpush.WebPushConfig(
-                vapid_private_key=secrets["vapid_private_key"],
-                subject=options.get("subject") or f"{settings.SITE_URL}/",
-                verify=verify,
-            )
-        )
-    if config.provider == Provider.TWILIO:
-        return twilio.TwilioAdapter(
-            twilio.TwilioConfig(
-                account_sid=options.get("account_sid", ""),
-                auth_token=secrets.get("auth_token", ""),
-                senders=options.get("senders") or {},
-                base_url=config.base_url,
-                verify=verify,
-                status_callback=lambda message_id: sms_status_callback_url(config, message_id),
-            )
-        )
-    raise ValueError(f"no adapter for provider {config.provider!r}")
-
-
-def adapter_for_config(config: ChannelConfig) -> ChannelAdapter:
-    """The cached adapter of a configuration: its pooled connections and tokens live on
-    between batches, and a saved change (new updated_at) builds a fresh one.
-
-    Raises CredentialsUnreadable or ValueError when the stored configuration is unusable.
-    """
-    # TRICKY: the pid is part of the key: a forked worker cannot use its parent's clients,
-    # which belong to an event loop that only runs in the parent.
-    key = (os.getpid(), config.pk, config.updated_at.isoformat())
-    stale: list[ChannelAdapter] = []
-    with _adapters_lock:
-        adapter = _adapters.get(key)
-        if adapter is None:
-            for old in [k for k in _adapters if k[1] == config.pk]:
-                replaced = _adapters.pop(old)
-                if old[0] == key[0]:  # only this process's clients can be closed here
-                    stale.append(replaced)
-            adapter = _adapters[key] = adapter_build(config)
-    for old_adapter in stale:
-        close = getattr(old_adapter, "close", None)
-        if close is not None:
-            close()
-    return adapter
 
 
 # --- What providers report back ----------------------------------------------------------
@@ -358,3 +239,4 @@ def sms_inbound_record(
                 properties={"keyword": body.strip().upper(), "subscription_group_ids": groups},
             )
         return profiles
+

@@ -16,31 +16,22 @@ from django.urls import path, reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from campaigns.models import Channel
+from campaigns.models import PUSH_PLATFORMS, Channel
 
-from ..channels.base import Outgoing, Result
 from ..crypto import CredentialsUnreadable, mask
-from ..models import App, ChannelConfig, Profile, Provider, PushToken
+from ..delivery.channel_test import ChannelTestResult, channel_config_test
+from ..models import App, ChannelConfig, Provider
 from ..models.providers import PROVIDERS_BY_CHANNEL
 from ..services.providers import (
     OPTION_FIELDS,
     SECRET_FIELDS,
-    adapter_for_config,
     app_create,
     channel_config_rotate_vapid,
     channel_config_save,
-    push_token_invalidate,
 )
 from .provider_forms import AppForm, ChannelConfigForm, TestSendForm
 
 PROVIDER_CHANNELS = list(PROVIDERS_BY_CHANNEL)
-# The platform whose apps usually carry a channel (the form still allows any app).
-CHANNEL_PLATFORM = {
-    Channel.APPLE_PUSH: App.Platform.IOS,
-    Channel.ANDROID_PUSH: App.Platform.ANDROID,
-    Channel.KINDLE_PUSH: App.Platform.KINDLE,
-    Channel.WEB_PUSH: App.Platform.WEB,
-}
 SECRET_LABELS = {
     "private_key": "Signing key (.p8)",
     "service_account_json": "Service account key",
@@ -121,10 +112,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     for app in apps:
         configured = {config.channel: config for config in app.channel_configs.all()}
         for channel in PROVIDER_CHANNELS:
-            # Show a channel for the app's own platform, or where something is configured.
+            # Show a channel for the app's own platform, or where something is configured
+            # (the form still allows any app).
             if (
                 channel in configured
-                or CHANNEL_PLATFORM.get(channel) == app.platform
+                or PUSH_PLATFORMS.get(channel) == app.platform
                 or (channel == Channel.SMS and app.platform != App.Platform.EMAIL)
             ):
                 config = configured.get(channel)
@@ -170,7 +162,7 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     app, channel = _get_app(app_id), _get_channel(channel)
     config = ChannelConfig.objects.filter(app=app, channel=channel).first()
     # Without a saved config this app's messages on the channel go to the sandbox (see
-    # channels/routing.py), so the form starts there instead of suggesting a provider.
+    # messaging/delivery/routing.py), so the form starts there instead of suggesting a provider.
     default_provider = config.provider if config else Provider.SANDBOX.value
     provider = request.POST.get("provider") or request.GET.get("provider") or default_provider
     if provider not in PROVIDERS_BY_CHANNEL[channel]:
@@ -230,50 +222,6 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     )
 
 
-def _test_payload(channel: str, config: ChannelConfig) -> dict:
-    text = "This is a test from Herald's Settings → Channels."
-    if channel == Channel.APPLE_PUSH:
-        return {"alert": {"title": "Herald test", "body": text}, "sound": "default"}
-    if channel == Channel.SMS:
-        senders = config.options.get("senders") or {}
-        return {
-            "body": text,
-            "subscription_group_id": next(iter(senders), ""),
-            "app_id": config.app.app_id,
-        }
-    return {"title": "Herald test", "alert": text}
-
-
-def _find_profile(identifier: str) -> Profile | None:
-    identifier = identifier.strip()
-    return (
-        Profile.objects.filter(external_id=identifier).first()
-        or Profile.objects.filter(braze_id=identifier).first()
-    )
-
-
-def _send_test(config: ChannelConfig, channel: str, address: str) -> dict:
-    from ..channels.sandbox import SandboxAdapter
-
-    try:
-        adapter = SandboxAdapter(channel) if config.is_sandbox else adapter_for_config(config)
-    except (CredentialsUnreadable, ValueError) as exc:
-        return {"error": f"The saved configuration cannot be used ({exc}). Save it again."}
-    [outcome] = adapter.send_batch(
-        [
-            Outgoing(
-                message_id=uuid.uuid4().hex,
-                address=address,
-                payload=_test_payload(channel, config),
-                app_id=config.app.app_id,
-            )
-        ]
-    )
-    if outcome.invalidate_address and channel != Channel.SMS:
-        push_token_invalidate(app_id=config.app.app_id, token=address)
-    return {"outcome": outcome, "ok": outcome.result == Result.DELIVERED, "provider": adapter.name}
-
-
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, app_id: str, channel: str) -> HttpResponse:
@@ -281,34 +229,12 @@ def channel_test(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     app, channel = _get_app(app_id), _get_channel(channel)
     config = ChannelConfig.objects.filter(app=app, channel=channel).first()
     form = TestSendForm(request.POST)
-    result: dict = {}
     if config is None:
-        result = {"error": "Save a provider for this channel first."}
+        result = ChannelTestResult(error="Save a provider for this channel first.")
     elif form.is_valid():
-        profile = _find_profile(form.cleaned_data["profile"])
-        address = ""
-        if profile is None:
-            result = {"error": "No profile with that external_id or braze_id."}
-        elif channel == Channel.SMS:
-            address = profile.phone
-        else:
-            token = (
-                PushToken.objects.filter(
-                    profile=profile, app_id=app.app_id, invalidated_at__isnull=True
-                )
-                .order_by("-created_at")
-                .first()
-            )
-            address = token.token if token else ""
-        if profile is not None and not address:
-            result = {
-                "error": f"{profile} has no "
-                f"{'phone number' if channel == Channel.SMS else 'push token for this app'}."
-            }
-        if address:
-            result = _send_test(config, channel, address) | {"profile": profile}
+        result = channel_config_test(config=config, profile_ref=form.cleaned_data["profile"])
     else:
-        result = {"error": "Name a profile."}
+        result = ChannelTestResult(error="Name a profile.")
     template = (
         "messaging/channel_form.html#test-result"
         if request.htmx

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign, MessageVariation
-from messaging import pipeline
+from messaging.delivery import run as pipeline
 from messaging.models import Dispatch, Profile, PushToken
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

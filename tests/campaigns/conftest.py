@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from campaigns.services import ConversionSpec, MessageSpec, campaign_create
+from campaigns.services import ConversionSpec, MessageSpec, campaign_create, variations_sent
+from messaging.models import Delivery, Dispatch
 
 
 def editor_post(
@@ -83,11 +85,14 @@ def make_campaign(db, marketer):
 
 @pytest.fixture
 def make_delivery(db):
-    """Record one delivery of a variation, as messaging does when it sends."""
-    from messaging.models import Delivery, Dispatch
+    """Record one delivery of a variation, as messaging does when it sends: the row, and
+    the variation's first send through campaigns' own service."""
 
     def make(variation):
         dispatch = Dispatch.objects.create(campaign=variation.campaign)
+        variations_sent(
+            campaign_id=variation.campaign_id, variation_ids=[variation.pk], at=timezone.now()
+        )
         return Delivery.objects.create(
             dispatch=dispatch,
             channel=variation.channel,

@@ -1,8 +1,12 @@
+import html as html_lib
 import json
 import re
 import shlex
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaigns.models import Campaign
@@ -13,8 +17,6 @@ pytestmark = pytest.mark.django_db
 
 def _curl_body(html: str) -> dict:
     """The JSON body of the curl command shown on the page, parsed as a shell would."""
-    import html as html_lib
-
     block = re.search(
         r'<pre class="code" id="curl-example"><code>(.*?)</code></pre>', html, re.S
     ).group(1)
@@ -89,8 +91,6 @@ def test_archive_unarchive_and_duplicate(marketer_client, make_campaign):
 
 
 def test_actions_require_post_and_login(marketer_client, make_campaign):
-    from django.test import Client
-
     anonymous = Client()
     campaign = make_campaign()
     for name in ("archive", "unarchive", "duplicate"):
@@ -117,9 +117,6 @@ def test_page_query_count_does_not_grow_with_messages(
         conversions=[("Starts Session", {}), ("Upgrades App", {}), ("Makes Any Purchase", {})],
         tags=["a", "b", "c"],
     )
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as baseline:
         marketer_client.get(small.get_absolute_url())
     with django_assert_max_num_queries(len(baseline.captured_queries)):

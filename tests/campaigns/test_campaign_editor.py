@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, ConversionEvent, MessageVariation
+from campaigns.services import campaign_archive
 from tests.campaigns.conftest import editor_post
 
 pytestmark = pytest.mark.django_db
@@ -300,8 +301,6 @@ def test_htmx_save_redirects_client_side(marketer_client):
 
 
 def test_archived_campaign_cannot_be_edited(marketer_client, make_campaign, marketer):
-    from campaigns.services import campaign_archive
-
     campaign = campaign_archive(campaign=make_campaign(), by=marketer)
     url = reverse("campaigns:edit", args=[campaign.api_id])
     response = marketer_client.post(url, editor_post("Sneaky", save="1"), follow=True)

@@ -2,8 +2,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from campaigns.models import Campaign, ConversionEvent, MessageVariation, Tag
+from campaigns.selectors import variation_ids_with_sends
 from campaigns.services import (
     ConversionSpec,
     MessageSpec,
@@ -13,6 +15,7 @@ from campaigns.services import (
     campaign_duplicate,
     campaign_unarchive,
     campaign_update,
+    variations_sent,
 )
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +227,26 @@ def test_window_display_reads_as_days_or_hours():
     assert ConversionEvent(window=timedelta(days=3)).window_display == "3 days"
     assert ConversionEvent(window=timedelta(hours=36)).window_display == "36 hours"
     assert ConversionEvent(window=timedelta(days=1)).window_display == "1 day"
+
+
+def test_variations_sent_keeps_first_dates_and_moves_the_last(make_campaign):
+    campaign = make_campaign(channels=("email", "sms"))
+    other = make_campaign(name="Other", channels=("email",))
+    email, sms = campaign.variations.get(channel="email"), campaign.variations.get(channel="sms")
+    start = timezone.now() - timedelta(hours=1)
+    variations_sent(campaign_id=campaign.pk, at=start)  # a dispatch starts: no variation yet
+    campaign.refresh_from_db()
+    assert campaign.first_sent_at == campaign.last_sent_at == start
+    assert variation_ids_with_sends(campaign=campaign) == set()
+
+    later = start + timedelta(minutes=5)
+    # Another campaign's variation named by mistake is not touched.
+    foreign = other.variations.get()
+    variations_sent(campaign_id=campaign.pk, variation_ids=[email.pk, foreign.pk], at=later)
+    variations_sent(campaign_id=campaign.pk, variation_ids=[email.pk], at=later + timedelta(1))
+    campaign.refresh_from_db(), email.refresh_from_db(), sms.refresh_from_db()
+    foreign.refresh_from_db()
+    assert email.first_sent_at == later and sms.first_sent_at is None
+    assert foreign.first_sent_at is None
+    assert campaign.first_sent_at == start and campaign.last_sent_at == later + timedelta(1)
+    assert variation_ids_with_sends(campaign=campaign) == {email.api_id}

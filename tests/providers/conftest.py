@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from campaigns.models import Channel
 from messaging.channels import adm, apns, fcm, twilio
 from messaging.channels.base import Outgoing
 from messaging.channels.http import RetryPolicy
+from messaging.models import App, Profile, PushToken
+from messaging.services.providers import app_create, channel_config_save
 from tests.fakes import apns as fake_apns
 from tests.fakes.adm import FakeAdm
 from tests.fakes.apns import FakeApns, make_p8
@@ -150,9 +153,6 @@ def connect_twilio(connect, twilio_fake):
 
 def apns_channel_save(app: Any, p8: str, *, base_url: str = "", **options: str) -> Any:
     """Save the APNs provider of an app's iOS push channel, credentials as the fake expects."""
-    from campaigns.models import Channel
-    from messaging.services.providers import channel_config_save
-
     return channel_config_save(
         app=app,
         channel=Channel.APPLE_PUSH,
@@ -165,9 +165,6 @@ def apns_channel_save(app: Any, p8: str, *, base_url: str = "", **options: str) 
 
 def ios_app_with_token(p8: str, *, base_url: str = "", token: str = "ab" * 32) -> Any:
     """An iOS app with APNs configured and a profile "alice" holding one push token for it."""
-    from messaging.models import App, Profile, PushToken
-    from messaging.services.providers import app_create
-
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
     apns_channel_save(app, p8, base_url=base_url)
     profile = Profile.objects.create(external_id="alice")

@@ -10,6 +10,7 @@ import pytest
 
 from messaging.channels import apns
 from messaging.channels.base import Result
+from tests.fakes.apns import make_p8
 
 from .conftest import outgoing_maker
 
@@ -218,8 +219,6 @@ def test_4xx_is_not_retried(adapter, apns_fake):
 
 
 def test_wrong_key_is_refused_by_apns(connect_apns):
-    from tests.fakes.apns import make_p8
-
     [outcome] = connect_apns(private_key=make_p8()).send_batch([_item()])
     assert outcome.result == Result.FAILED
     assert "InvalidProviderToken" in outcome.provider_response

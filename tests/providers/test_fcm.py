@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from messaging.channels.base import Result
+from tests.fakes.fcm import make_service_account
 
 from .conftest import outgoing_maker
 
@@ -148,8 +149,6 @@ def test_quota_429_honours_retry_after_and_4xx_is_final(adapter, fcm_fake):
 
 
 def test_bad_service_account_key_fails_without_sending(connect_fcm, fcm_fake):
-    from tests.fakes.fcm import make_service_account
-
     wrong = make_service_account()  # a key Google does not know for this account
     wrong["token_uri"] = fcm_fake.account["token_uri"]
     [outcome] = connect_fcm(service_account=wrong).send_batch([_item()])

@@ -1,4 +1,5 @@
-"""Apps, encrypted channel configuration, token invalidation and the adapter registry."""
+"""Apps, encrypted channel configuration, token invalidation, the adapter registry and the
+routing of push tokens to their apps' providers."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import pytest
 from django.db import connection
 
 from campaigns.models import Channel
-from messaging.channels.registry import adapter_for
+from messaging.channels.base import DeadToken, Outgoing, Result
 from messaging.channels.routing import ProviderRouter
 from messaging.channels.sandbox import SandboxAdapter
 from messaging.crypto import CredentialsUnreadable
+from messaging.delivery import registry, routing
 from messaging.models import App, ChannelConfig, Profile, PushToken
 from messaging.services.providers import (
     app_create,
@@ -115,19 +117,17 @@ def test_push_token_invalidate_marks_only_that_token():
     assert alive.invalidated_at is None and other_app.invalidated_at is None
 
 
-def test_registry_uses_the_sandbox_until_a_provider_is_saved():
+def test_routing_uses_the_sandbox_until_a_provider_is_saved():
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
-    assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), SandboxAdapter)
+    assert isinstance(routing.adapter_for(Channel.APPLE_PUSH, []), SandboxAdapter)
     channel_config_save(app=app, channel=Channel.APPLE_PUSH, provider="sandbox")
-    assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), SandboxAdapter)
+    assert isinstance(routing.adapter_for(Channel.APPLE_PUSH, []), SandboxAdapter)
     apns_channel_save(app, SECRET)
-    assert isinstance(adapter_for(Channel.APPLE_PUSH, ""), ProviderRouter)
-    assert isinstance(adapter_for(Channel.ANDROID_PUSH, ""), SandboxAdapter)
+    assert isinstance(routing.adapter_for(Channel.APPLE_PUSH, []), ProviderRouter)
+    assert isinstance(routing.adapter_for(Channel.ANDROID_PUSH, []), SandboxAdapter)
 
 
 def test_router_sends_each_token_through_its_apps_provider(settings, apns_fake, p8, tls):
-    from messaging.channels.base import Outgoing, Result
-
     settings.HERALD_PROVIDER_CA_BUNDLE = tls.ca_file
     ios = app_create(name="Shop iOS", platform=App.Platform.IOS)
     other_ios = app_create(name="Old iOS", platform=App.Platform.IOS)  # no provider: sandbox
@@ -139,48 +139,45 @@ def test_router_sends_each_token_through_its_apps_provider(settings, apns_fake, 
         PushToken.objects.create(profile=profile, app_id=app.app_id, token=token)
     apns_fake.dead_tokens.add(dead)
 
-    router = adapter_for(Channel.APPLE_PUSH, "")
-    [mixed, dead_only, android_only] = router.send_batch(
-        [
-            Outgoing("m1", f"{good}\n{dead}\nandroid-token", {"alert": "hi"}),
-            Outgoing("m2", dead, {"alert": "hi"}),
-            Outgoing("m3", "android-token", {"alert": "hi"}),
-        ]
-    )
+    items = [
+        Outgoing("m1", f"{good}\n{dead}\nandroid-token", {"alert": "hi"}),
+        Outgoing("m2", dead, {"alert": "hi"}),
+        Outgoing("m3", "android-token", {"alert": "hi"}),
+    ]
+    router = routing.adapter_for(Channel.APPLE_PUSH, items)
+    [mixed, dead_only, android_only] = router.send_batch(items)
     assert mixed.result == Result.DELIVERED and not mixed.invalidate_address
     assert (dead_only.result, dead_only.invalidate_address) == (Result.BOUNCED, True)
     assert android_only.result == Result.FAILED
     assert sorted(d for d, _ in apns_fake.delivered) == [good]  # never the Android token
-    # The dead token of the mixed delivery was dropped here, the good one kept.
-    assert PushToken.objects.get(token=dead).invalidated_at is not None
-    assert PushToken.objects.get(token=good).invalidated_at is None
+    # The dead token is reported, per device, for the caller to drop; nothing is written.
+    assert mixed.dead_tokens == dead_only.dead_tokens == [DeadToken(ios.app_id, dead)]
+    assert android_only.dead_tokens == []
+    assert not PushToken.objects.filter(invalidated_at__isnull=False).exists()
     assert router.name == "apns"
-    [sandboxed] = router.send_batch([Outgoing("m4", legacy, {"alert": "hi"})])
+    legacy_items = [Outgoing("m4", legacy, {"alert": "hi"})]
+    router = routing.adapter_for(Channel.APPLE_PUSH, legacy_items)
+    [sandboxed] = router.send_batch(legacy_items)
     assert "not sent" in sandboxed.provider_response
     assert router.name == "sandbox"
 
 
 def test_adapters_are_reused_between_batches_until_the_config_changes(p8):
-    from messaging.services.providers import adapter_for_config
-
     app = app_create(name="Shop iOS", platform=App.Platform.IOS)
     config = apns_channel_save(app, p8)
-    first = adapter_for_config(config)
-    assert adapter_for_config(ChannelConfig.objects.get(pk=config.pk)) is first
+    first = registry.adapter_for_config(config)
+    assert registry.adapter_for_config(ChannelConfig.objects.get(pk=config.pk)) is first
     config = apns_channel_save(app, p8, base_url="https://apns.test", topic="other")
-    second = adapter_for_config(config)
+    second = registry.adapter_for_config(config)
     assert second is not first
     assert (second.config.topic, second.base_url) == ("other", "https://apns.test")
 
 
 def test_unreadable_credentials_make_a_retry_not_a_crash(settings, p8):
-    from messaging.channels.base import Outgoing, Result
-
     ios_app_with_token(p8, token="ab" * 32)
     settings.HERALD_ENCRYPTION_KEY = "rotated without re-saving"
-    [outcome] = adapter_for(Channel.APPLE_PUSH, "").send_batch(
-        [Outgoing("m1", "ab" * 32, {"alert": "x"})]
-    )
+    items = [Outgoing("m1", "ab" * 32, {"alert": "x"})]
+    [outcome] = routing.adapter_for(Channel.APPLE_PUSH, items).send_batch(items)
     assert outcome.result == Result.RETRY
     assert outcome.retry_after == 60
     assert "cannot be decrypted" in outcome.provider_response

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from campaigns.models import Channel
+from config.celery import app as celery_app
 from messaging.models import App, Delivery, Profile, PushToken
 from messaging.services.providers import app_create, channel_config_save
 
@@ -18,13 +19,11 @@ GROUP = "7b0e7a3e-5d4f-4c1e-9a55-000000000001"
 
 @pytest.fixture(autouse=True)
 def _eager(settings, tls):
-    from config.celery import app
-
     settings.HERALD_PROVIDER_CA_BUNDLE = tls.ca_file
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager = previous
 
 
 def test_a_send_delivers_on_every_channel_and_forgets_dead_tokens(

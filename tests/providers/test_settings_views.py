@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.views.debug import SafeExceptionReporterFilter
 
 from messaging.models import App, ChannelConfig, Profile, PushToken
 from messaging.services.providers import app_create
@@ -222,8 +223,6 @@ def test_changing_the_base_url_requires_the_secret_again(marketer_client):
 
 
 def test_pasted_secrets_are_hidden_from_error_reports(marketer_client, p8):
-    from django.views.debug import SafeExceptionReporterFilter
-
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
     response = marketer_client.post(url, {"provider": "apns", "private_key": p8, "team_id": "T"})

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -87,27 +89,43 @@ class Command(BaseCommand):
         def post(path: str, body: dict) -> dict:
             response = client.post(path, json.dumps(body), content_type="application/json")
             if response.status_code >= 300:
-                raise RuntimeError(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+                raise RuntimeError(
+                    f"{path} answered {response.status_code}: {response.content[:300]!r}"
+                )
             return response.json()
 
         with transaction.atomic():
             shipped = campaign_create(
                 name="Order shipped", description="Transactional shipping notice.",
                 tags=["transactional", "orders"],
-                messages=[MessageSpec(Channel.EMAIL, "Variant 1"), MessageSpec(Channel.EMAIL, "Variant 2"),
-                          MessageSpec(Channel.CONTENT_CARD, "Variant 1"), MessageSpec(Channel.SMS, "Variant 1")],
-                conversions=[ConversionSpec(ConversionEvent.Kind.MAKES_ANY_PURCHASE, timedelta(days=3)),
-                             ConversionSpec(ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT, timedelta(days=7),
-                                            custom_event_name="reviewed_order")],
+                messages=[
+                    MessageSpec(Channel.EMAIL, "Variant 1"),
+                    MessageSpec(Channel.EMAIL, "Variant 2"),
+                    MessageSpec(Channel.CONTENT_CARD, "Variant 1"),
+                    MessageSpec(Channel.SMS, "Variant 1"),
+                ],
+                conversions=[
+                    ConversionSpec(ConversionEvent.Kind.MAKES_ANY_PURCHASE, timedelta(days=3)),
+                    ConversionSpec(
+                        ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
+                        timedelta(days=7),
+                        custom_event_name="reviewed_order",
+                    ),
+                ],
                 by=user,
             )
             campaign_create(
                 name="Password reset", tags=["transactional", "security"],
-                messages=[MessageSpec(Channel.EMAIL, "Variant 1"), MessageSpec(Channel.APPLE_PUSH, "Variant 1"),
-                          MessageSpec(Channel.ANDROID_PUSH, "Variant 1")],
+                messages=[
+                    MessageSpec(Channel.EMAIL, "Variant 1"),
+                    MessageSpec(Channel.APPLE_PUSH, "Variant 1"),
+                    MessageSpec(Channel.ANDROID_PUSH, "Variant 1"),
+                ],
                 by=user,
             )
-            campaign_create(name="Weekly digest (draft)", description="Not configured yet.", by=user)
+            campaign_create(
+                name="Weekly digest (draft)", description="Not configured yet.", by=user
+            )
 
         # Profiles, through /users/track.
         attributes = []
@@ -124,17 +142,20 @@ class Command(BaseCommand):
         # Sends, through /messages/send, split between the two email variants.
         variations = {(v.channel, v.name): str(v.api_id) for v in shipped.variations.all()}
         external_ids = [a["external_id"] for a in attributes]
-        for variant, recipients in (("Variant 1", external_ids[:13]), ("Variant 2", external_ids[13:])):
+        halves = (("Variant 1", external_ids[:13]), ("Variant 2", external_ids[13:]))
+        for variant, recipients in halves:
             post("/messages/send", {
                 "campaign_id": str(shipped.api_id),
                 "external_user_ids": recipients,
                 "messages": {
                     "email": {
-                        "app_id": apps[App.Platform.EMAIL], "message_variation_id": variations[(Channel.EMAIL, variant)],
+                        "app_id": apps[App.Platform.EMAIL],
+                        "message_variation_id": variations[(Channel.EMAIL, variant)],
                         "from": "Acme Orders <orders@acme.test>",
                         "subject": "Your order {{custom_attribute.${last_order_id}}} has shipped",
-                        "body": "<p>Hi {{${first_name} | default: 'there'}},</p><p>Your order is on its way. "
-                                "<a href=\"https://acme.test/orders\">Track it</a>.</p>",
+                        "body": "<p>Hi {{${first_name} | default: 'there'}},</p>"
+                        "<p>Your order is on its way. "
+                        "<a href=\"https://acme.test/orders\">Track it</a>.</p>",
                     },
                     "content_card": {
                         "message_variation_id": variations[(Channel.CONTENT_CARD, "Variant 1")],
@@ -156,7 +177,8 @@ class Command(BaseCommand):
         Delivery.objects.update(sent_at=timezone.now() - timedelta(hours=1))
         browser = Client(HTTP_HOST="127.0.0.1", HTTP_USER_AGENT="Mozilla/5.0 (demo)")
         for message in mail.outbox:
-            html = next((body for body, kind in getattr(message, "alternatives", []) if kind == "text/html"), "")
+            alternatives = getattr(message, "alternatives", [])
+            html = next((body for body, kind in alternatives if kind == "text/html"), "")
             links = _links(html)
             if rng.random() < 0.6:
                 for link in links:
@@ -196,13 +218,9 @@ class Command(BaseCommand):
 
 
 def _links(html: str) -> list[str]:
-    import re
-
     return re.findall(r'(?:href|src)="([^"]+)"', html)
 
 
 def _path(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -10,13 +10,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messaging import pipeline
 from messaging.audience import (
     audience_matches,
     audience_needs_python,
     audience_normalize,
     audience_q,
 )
+from messaging.delivery import run as pipeline
 from messaging.models import Delivery, Dispatch, Profile
 
 pytestmark = pytest.mark.django_db

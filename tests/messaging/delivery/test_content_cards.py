@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import ContentCard
+from messaging.services.content_cards import content_card_create
 
 pytestmark = pytest.mark.django_db
 SECRET = "customer-backend-secret-of-at-least-64-bytes-for-hs256-and-hs512!!"
@@ -134,15 +136,11 @@ def test_a_token_reads_only_its_own_profile(client, settings, sent_card, make_pr
 
 
 def test_retried_delivery_does_not_add_a_second_card(sent_card):
-    from messaging.services.content_cards import content_card_create
-
     again = content_card_create(message_id=sent_card.delivery.message_id, payload={"title": "dup"})
     assert again.pk == sent_card.pk and ContentCard.objects.count() == 1
 
 
 def test_the_card_shows_on_the_profile_page(marketer_client, sent_card):
-    from django.urls import reverse
-
     page = marketer_client.get(
         reverse("messaging:profile-detail", args=[sent_card.profile.braze_id])
     )

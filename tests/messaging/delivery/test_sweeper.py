@@ -3,16 +3,19 @@ their dispatch finished."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from analytics.models import EngagementEvent
-from messaging import pipeline
 from messaging.channels.base import Outcome, Result
-from messaging.models import Delivery, Dispatch
+from messaging.delivery import paging, routing, run, sweeper
+from messaging.delivery.outcomes import delivery_record_outcome
+from messaging.models import Delivery, Dispatch, Profile
 from messaging.tasks import dispatch_sweep_task
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +24,7 @@ EMAIL = {"app_id": "a", "from": "orders@acme.test", "subject": "Hi", "body": "<p
 
 
 class WorkerKilled(BaseException):
-    """Stands in for SIGKILL / OOM: nothing in the pipeline gets to clean up."""
+    """Stands in for SIGKILL / OOM: nothing in the delivery code gets to clean up."""
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +51,10 @@ def crashed_dispatch(api, make_profile, monkeypatch, django_capture_on_commit_ca
         def send_batch(self, items):
             raise WorkerKilled
 
-    monkeypatch.setattr(pipeline, "BATCH_SIZE", 2)
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Dies())
+    monkeypatch.setattr(paging, "BATCH_SIZE", 2)
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Dies())
     with pytest.raises(WorkerKilled):
-        pipeline.dispatch_run(dispatch_pk=dispatch.pk)
+        run.dispatch_run(dispatch_pk=dispatch.pk)
     monkeypatch.undo()
     # The crash left two rows claimed, the third profile without a row, the dispatch running.
     assert Delivery.objects.filter(status="sending").count() == 2
@@ -103,7 +106,7 @@ def test_abandoned_rows_fail_without_resending_and_the_dispatch_finishes(crashed
 
 def test_a_finished_dispatch_gets_its_counts_corrected(crashed_dispatch):
     # The task was redelivered meanwhile and finished the rest, skipping the claimed rows.
-    pipeline.dispatch_run(dispatch_pk=crashed_dispatch.pk)
+    run.dispatch_run(dispatch_pk=crashed_dispatch.pk)
     dispatch = Dispatch.objects.get(pk=crashed_dispatch.pk)
     assert dispatch.status == Dispatch.Status.DONE
     assert (dispatch.delivered_count, dispatch.failed_count) == (1, 0)
@@ -119,7 +122,7 @@ def test_a_late_retry_answer_does_not_bring_a_swept_row_back(crashed_dispatch):
     dispatch_sweep_task.apply()
     row = Delivery.objects.get(profile__external_id="a")
     # The "dead" worker was only slow and now reports a temporary failure.
-    pipeline.delivery_record_outcome(
+    delivery_record_outcome(
         delivery=row, outcome=Outcome(Result.RETRY, "421 try later"), provider="smtp",
         give_up=False,
     )
@@ -129,12 +132,6 @@ def test_a_late_retry_answer_does_not_bring_a_swept_row_back(crashed_dispatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_sweepers_at_once_fail_each_row_once():
-    import threading
-
-    from django.db import connection
-
-    from messaging.models import Profile
-
     if connection.vendor != "postgresql":
         pytest.skip("row locks (select_for_update skip_locked) need PostgreSQL")
     dispatch = Dispatch.objects.create(
@@ -153,8 +150,8 @@ def test_two_sweepers_at_once_fail_each_row_once():
     def sweep():
         barrier.wait()
         try:
-            pipeline.deliveries_abandoned_fail(older_than=timedelta(minutes=15), limit=7)
-            pipeline.deliveries_abandoned_fail(older_than=timedelta(minutes=15))
+            sweeper.deliveries_abandoned_fail(older_than=timedelta(minutes=15), limit=7)
+            sweeper.deliveries_abandoned_fail(older_than=timedelta(minutes=15))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

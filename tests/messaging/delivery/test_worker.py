@@ -14,22 +14,27 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
+from aiosmtpd.controller import Controller
+from django.db import connection
 
+from campaigns.models import Campaign, MessageVariation
+from config.celery import app
+from messaging.models import ContentCard, Delivery, Dispatch, Profile
+from messaging.tasks import dispatch_deliver_task
 from tests.conftest import missing
 
-from .test_email_smtp import Inbox, _free_port
-from .test_webhook import Listener
+from ..channels.test_email_smtp import Inbox, _free_port
+from ..channels.test_webhook import Listener
 
 BROKER = os.environ.get("HERALD_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = [pytest.mark.worker]
 
 
 def _redis_up() -> bool:
     try:
-        import redis
-
         return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
     except Exception:  # noqa: BLE001 - any failure means "not available here"
         return False
@@ -37,16 +42,11 @@ def _redis_up() -> bool:
 
 @pytest.fixture
 def broker(transactional_db):
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         missing("the worker test needs PostgreSQL (set DATABASE_URL)")
     if not _redis_up():
         missing(f"the worker test needs Redis at {BROKER}")
-    import redis
-
     redis.Redis.from_url(BROKER).flushdb()
-    from config.celery import app
 
     def reset_pools():
         # TRICKY: an eager .apply() earlier in the session may have bound the app to the
@@ -66,8 +66,6 @@ def broker(transactional_db):
 
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
@@ -85,8 +83,6 @@ def listener():
 
 @pytest.fixture
 def worker(broker, smtp_server, listener):
-    from django.db import connection
-
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -140,9 +136,6 @@ def _wait(condition, timeout=60.0):
 
 
 def test_worker_process_delivers_a_send_made_through_the_api(worker, api, smtp_server, listener):
-    from campaigns.models import Campaign, MessageVariation
-    from messaging.models import ContentCard, Delivery, Dispatch, Profile
-
     campaign = Campaign.objects.create(name="Worker", status=Campaign.Status.ACTIVE)
     email = MessageVariation.objects.create(campaign=campaign, channel="email", name="Email")
     hook = MessageVariation.objects.create(campaign=campaign, channel="webhook", name="Hook")
@@ -216,8 +209,6 @@ def test_worker_process_delivers_a_send_made_through_the_api(worker, api, smtp_s
     assert (dispatch.recipients_resolved, dispatch.delivered_count) == (3, 9)
 
     # A duplicated task message (as after a redelivery) sends nothing twice.
-    from messaging.tasks import dispatch_deliver_task
-
     Dispatch.objects.filter(pk=dispatch.pk).update(status="running")
     dispatch_deliver_task.delay(dispatch.pk)
     assert _wait(lambda: Dispatch.objects.filter(pk=dispatch.pk, status="done").exists())

@@ -1,4 +1,4 @@
-"""The dispatch pipeline: audience, subscription rules, rendering, claims, retries, events."""
+"""A run of a dispatch: audience, subscription rules, rendering, claims, retries, events."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from analytics.models import EngagementEvent
-from messaging import pipeline
+from analytics.models import EngagementEvent, Segment, SegmentMember
+from config.celery import app
 from messaging.channels.base import Outcome, Result
-from messaging.models import Delivery, Dispatch
+from messaging.delivery import paging, routing, run, sweeper
+from messaging.delivery.plans import channel_plans
+from messaging.delivery.rows import deliveries_create
+from messaging.models import Delivery, Dispatch, PushToken, UserAlias
 from messaging.tasks import dispatch_deliver_task, dispatch_sweep_task
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +79,7 @@ def test_running_the_task_again_sends_nothing_twice(send, make_profile):
     dispatch = send({"external_user_ids": ["a"], "messages": {"email": EMAIL}})
     Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.RUNNING)
     dispatch_deliver_task.apply(args=[dispatch.pk])
-    pipeline.dispatch_run(dispatch_pk=dispatch.pk)
+    run.dispatch_run(dispatch_pk=dispatch.pk)
     assert len(mail.outbox) == 1
     assert Delivery.objects.count() == 1
     assert EngagementEvent.objects.filter(kind="sent").count() == 1
@@ -94,18 +97,20 @@ def test_a_row_claimed_by_another_worker_is_not_sent(send, make_profile, monkeyp
             calls.extend(item.address for item in items)
             return [Outcome(Result.DELIVERED, "ok")] * len(items)
 
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Recorder())
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Recorder())
     monkeypatch.setattr(
-        "messaging.tasks.pipeline.dispatch_run", lambda **kw: pipeline.RunResult(finished=True)
+        "messaging.tasks.dispatch_run", lambda **kw: run.RunResult(finished=True)
     )
     dispatch = send({"external_user_ids": ["a", "b"], "messages": {"email": EMAIL}})
     monkeypatch.undo()
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Recorder())
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Recorder())
     # Rows exist; another worker holds "a" (sending) right now.
-    plan = pipeline._channel_plans(dispatch)[0]
-    pipeline._create_rows(dispatch, plan, list(pipeline.audience_queryset(dispatch)))
+    plan = channel_plans(dispatch)[0]
+    deliveries_create(
+        dispatch=dispatch, plan=plan, profiles=list(paging.audience_queryset(dispatch))
+    )
     Delivery.objects.filter(profile__external_id="a").update(status=Delivery.Status.SENDING)
-    pipeline.dispatch_run(dispatch_pk=dispatch.pk)
+    run.dispatch_run(dispatch_pk=dispatch.pk)
     assert calls == ["user2@example.test"]
 
 
@@ -153,22 +158,20 @@ def test_broadcast_walks_the_audience_in_batches(send, make_profile, monkeypatch
     for i in range(7):
         make_profile(external_id=f"p{i}")
     seen = []
-    original = pipeline.audience_batches
+    original = run.audience_batches
 
     def spy(profiles, size=None, **kwargs):
         for batch in original(profiles, size=3, **kwargs):
             seen.append(len(batch))
             yield batch
 
-    monkeypatch.setattr(pipeline, "audience_batches", spy)
+    monkeypatch.setattr(run, "audience_batches", spy)
     dispatch = send({"broadcast": True, "messages": {"email": EMAIL}})
     assert seen == [3, 3, 1]
     assert Delivery.objects.filter(dispatch=dispatch, status="delivered").count() == 7
 
 
 def test_alias_recipients_are_resolved(send, make_profile):
-    from messaging.models import UserAlias
-
     profile = make_profile(external_id=None, email="alias@example.test")
     UserAlias.objects.create(profile=profile, alias_label="crm", alias_name="c-9")
     send(
@@ -215,7 +218,7 @@ def test_transient_failures_retry_then_deliver_once(send, make_profile, monkeypa
         def send_batch(self, items):
             return [answers.pop(0) for _ in items]
 
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Flaky())
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Flaky())
     dispatch = send({"external_user_ids": ["a"], "messages": {"email": EMAIL}})
     delivery = Delivery.objects.get(dispatch=dispatch)
     assert (delivery.status, delivery.attempts, delivery.provider_response) == (
@@ -235,7 +238,7 @@ def test_persistent_temporary_failures_become_a_soft_bounce(send, make_profile, 
         def send_batch(self, items):
             return [Outcome(Result.RETRY, "421 busy")] * len(items)
 
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Down())
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Down())
     dispatch = send({"external_user_ids": ["a"], "messages": {"email": EMAIL}})
     dispatch.refresh_from_db()
     delivery = Delivery.objects.get(dispatch=dispatch)
@@ -246,8 +249,6 @@ def test_persistent_temporary_failures_become_a_soft_bounce(send, make_profile, 
 
 
 def test_push_and_sms_go_to_the_sandbox(send, make_profile):
-    from messaging.models import PushToken
-
     profile = make_profile(external_id="a", phone="+15550001")
     PushToken.objects.create(profile=profile, app_id="ios-app", token="tok-1")
     send(
@@ -300,8 +301,6 @@ def test_the_request_answers_before_any_delivery_work(api, make_profile, monkeyp
 def test_a_send_while_the_broker_is_down_is_accepted_and_left_for_the_sweeper(
     api, make_profile, django_capture_on_commit_callbacks, caplog
 ):
-    from config.celery import app
-
     make_profile(external_id="a")
     saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool)
     app.conf.broker_url, app.conf.task_always_eager, app._pool = (
@@ -322,12 +321,10 @@ def test_a_send_while_the_broker_is_down_is_accepted_and_left_for_the_sweeper(
     assert "broker unreachable" in caplog.text
     dispatch = Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
     assert dispatch.status == Dispatch.Status.QUEUED
-    assert pipeline.dispatches_stranded(older_than=timedelta(0)) == [dispatch.pk]
+    assert sweeper.dispatches_stranded(older_than=timedelta(0)) == [dispatch.pk]
 
 
 def test_segment_sends_reach_only_its_members(send, make_profile):
-    from analytics.models import Segment, SegmentMember
-
     members = [make_profile(external_id=f"m{i}") for i in range(2)]
     make_profile(external_id="outsider")
     segment = Segment.objects.create(name="Openers")
@@ -349,8 +346,6 @@ def test_segment_sends_reach_only_its_members(send, make_profile):
 
 
 def test_beat_schedule_runs_the_sweeper_every_minute():
-    from config.celery import app
-
     entry = app.conf.beat_schedule["dispatch-sweep"]
     assert entry["task"] in app.tasks
     assert entry["schedule"] == 60.0

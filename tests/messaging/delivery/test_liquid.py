@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from liquid.exceptions import LiquidError
 
 from messaging.liquid import (
     AbortMessage,
@@ -133,8 +134,6 @@ def test_json_escape_for_webhook_bodies():
 
 
 def test_runaway_loops_are_bounded():
-    from liquid.exceptions import LiquidError
-
     with pytest.raises(LiquidError):
         render("{% for i in (1..100000) %}{% for j in (1..100000) %}x{% endfor %}{% endfor %}")
 

@@ -88,6 +88,20 @@ def test_adapter_sends_every_field_over_smtp(smtp):
     assert text.strip() == "Hi Ada"
 
 
+def test_the_callers_tracked_html_and_headers_are_what_goes_out(smtp):
+    item = _item("ada@example.test", preheader="Soon", body="<body><p>Hi</p></body>")
+    item.html = '<body><p>Hi <a href="https://t.example/c/1">x</a></p><img src="o"></body>'
+    item.extra_headers = {"List-Unsubscribe": "<https://t.example/u/1>"}
+    (outcome,) = EmailAdapter().send_batch([item])
+    assert outcome.result == Result.DELIVERED
+    _, message = smtp.messages[0]
+    html = message.get_body(("html",)).get_content()
+    assert 'href="https://t.example/c/1"' in html and '<img src="o">' in html
+    assert html.index("Soon") < html.index("Hi")  # the preheader still leads
+    assert message["List-Unsubscribe"] == "<https://t.example/u/1>"
+    assert message.get_body(("plain",)).get_content().strip() == "Hi"
+
+
 def test_no_reply_to_and_explicit_plaintext(smtp):
     EmailAdapter().send_batch(
         [_item("a@example.test", reply_to="NO_REPLY_TO", plaintext_body="Plain words")]
@@ -163,7 +177,11 @@ def test_personalized_send_through_the_api_arrives_at_the_smtp_server(
     assert len(smtp.messages) == 1
     _, message = smtp.messages[0]
     assert message["Subject"] == "Order A-42 shipped"
-    assert f"Hi Ada, dispatch {dispatch_id}" in message.get_body(("html",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"Hi Ada, dispatch {dispatch_id}" in html
+    # Tracking was prepared by the delivery code: open pixel, unsubscribe link and header.
+    assert "/t/o/" in html and "/t/u/" in html
+    assert "/t/u/" in message["List-Unsubscribe"]
     bounced = Delivery.objects.get(profile__external_id="gone")
     assert bounced.status == "bounced" and bounced.provider == "smtp"
     assert EngagementEvent.objects.filter(delivery=bounced, kind="bounce_hard").exists()

@@ -8,8 +8,9 @@ import time
 import pytest
 from django.db import connection
 
-from messaging import pipeline
 from messaging.channels.base import Outcome, Result
+from messaging.delivery import paging, routing
+from messaging.delivery.run import dispatch_run
 from messaging.models import Delivery, Dispatch, Profile
 
 
@@ -37,18 +38,18 @@ def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch):
                 senders.add(threading.current_thread().name)
             return [Outcome(Result.DELIVERED, "ok")] * len(items)
 
-    monkeypatch.setattr(pipeline, "adapter_for", lambda channel, app_id="": Slow())
-    monkeypatch.setattr(pipeline, "BATCH_SIZE", 10)
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Slow())
+    monkeypatch.setattr(paging, "BATCH_SIZE", 10)
     barrier = threading.Barrier(3)
 
-    def run():
+    def one_run():
         barrier.wait()
         try:
-            pipeline.dispatch_run(dispatch_pk=dispatch.pk)
+            dispatch_run(dispatch_pk=dispatch.pk)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(3)]
+    threads = [threading.Thread(target=one_run) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:

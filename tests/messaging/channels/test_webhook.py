@@ -10,7 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from messaging.channels.base import Outgoing, Result
-from messaging.channels.webhook import WebhookAdapter, WebhookRefused, check_target
+from messaging.channels.webhook import (
+    WebhookAdapter,
+    WebhookRefused,
+    check_target,
+    pinned_request,
+)
 from messaging.models import Delivery
 
 
@@ -251,8 +256,6 @@ def test_connects_to_the_checked_address_not_a_second_lookup(listener, monkeypat
 
 
 def test_pinned_https_request_keeps_the_name_for_tls():
-    from messaging.channels.webhook import pinned_request
-
     url, host, extensions = pinned_request("https://user:pw@api.example.test/x?y=1", "2001:db8::1")
     assert url == "https://user:pw@[2001:db8::1]/x?y=1"
     assert host == {"Host": "api.example.test"}
