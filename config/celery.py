@@ -13,6 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("herald")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Tasks outside an app's top-level tasks.py (autodiscovery only looks there).
+app.autodiscover_tasks(["messaging.tracking"])
 
 # Every periodic task of Herald, in one place.
 app.conf.beat_schedule = {

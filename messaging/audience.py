@@ -3,7 +3,7 @@
 A filter tree is a single filter or `{"AND": [...]}` / `{"OR": [...]}` of filters and trees.
 `audience_normalize` checks a tree at request time (raising `AudienceError` naming the path);
 `audience_q` turns a checked tree into a `Q` over `Profile` so the database does the
-filtering while the pipeline pages through profiles.
+filtering while the delivery run pages through profiles (messaging.delivery.paging).
 
 Three-valued SQL logic: every positive leaf is "the value has the right JSON type AND the
 comparison holds". The type guard is never NULL (a missing key is typed "missing"), and when

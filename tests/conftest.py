@@ -15,7 +15,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # CI sets HERALD_REQUIRE_ALL=1: tests that need chromium or Redis fail instead of skipping.
 REQUIRE_ALL = os.environ.get("HERALD_REQUIRE_ALL") == "1"
-ARTIFACTS = Path(os.environ.get("HERALD_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("HERALD_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts")
+)
 
 
 def missing(reason: str) -> None:

@@ -269,7 +269,7 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
         "external_user_ids": ids,
         "user_aliases": aliases,
         "segment_id": body.segment_id,
-        # Narrows the recipients above (the whole base for a broadcast); see pipeline.
+        # Narrows the recipients above (the whole base for a broadcast): delivery.paging.
         "filter": audience_filter,
     }
     return plan

@@ -7,8 +7,8 @@ it is given, so `/t/c/…` can only ever send a reader to a link that was in the
 message: there is no open redirect. A forged or altered token names nothing
 (`unsign` returns None) and records nothing.
 
-This module knows no models: the pipeline calls it while rendering, the views to read
-a token.
+This module knows no models: the delivery code (messaging.delivery.send) calls it before
+it hands an email to its adapter, and the views call it to read a token.
 """
 
 from __future__ import annotations

@@ -154,7 +154,8 @@ def test_other_pages_refuse_anonymous_visitors(client, campaign, method, name, a
 
 
 def test_results_show_no_open_rate_for_sms_but_do_for_email(marketer_client):
-    campaign = make_campaign(name="Texts", variations=(("sms", "Variant 1"), ("email", "Variant 1")))
+    campaign = make_campaign(
+        name="Texts", variations=(("sms", "Variant 1"), ("email", "Variant 1")))
     profile = make_profile("ann")
     for variation in campaign.variations.all():
         send(variation, profile)
