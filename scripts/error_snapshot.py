@@ -1,9 +1,11 @@
 """A pytest plugin that records every JSON error answer the suite provokes.
 
 Used to prove that a refactor kept the API's behaviour: record before moving code, record
-after, and diff the two files (`diff before.jsonl after.jsonl`).
+after, and compare the two (tests may have moved to other files meanwhile, so the
+comparison names a test by its function, not its path):
 
-    HERALD_ERROR_SNAPSHOT=before.jsonl .venv/bin/python -m pytest -p scripts.error_snapshot
+    HERALD_ERROR_SNAPSHOT=after.jsonl .venv/bin/python -m pytest -p scripts.error_snapshot
+    .venv/bin/python scripts/error_snapshot.py tests/snapshots/errors-before-house.jsonl after.jsonl
 
 Each line is one answer of status 400 or more given to Django's test client: the test,
 the method, path, status and body. Values that differ from run to run (keys, random IDs)
@@ -34,6 +36,27 @@ def _normalize(text: str) -> str:
     for pattern, placeholder in _RANDOM:
         text = pattern.sub(placeholder, text)
     return text
+
+
+def _answers(path: str) -> set[str]:
+    answers = set()
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            record["test"] = record["test"].split("::", 1)[-1]
+            answers.add(json.dumps(record, sort_keys=True, ensure_ascii=False))
+    return answers
+
+
+def compare(before: str, after: str) -> int:
+    """Print the answers only one side has (- before, + after); 1 if there are any."""
+    old, new = _answers(before), _answers(after)
+    for line in sorted(old - new):
+        print("-", line)
+    for line in sorted(new - old):
+        print("+", line)
+    print(f"{len(old)} answers before, {len(new)} after, {len(old ^ new)} different")
+    return 1 if old ^ new else 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,3 +94,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     lines = sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in _records)
     with open(_OUT, "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(compare(sys.argv[1], sys.argv[2]))
