@@ -708,15 +708,16 @@ def celery_workers(
             ]
             if beat and number == 1:
                 command += ["--beat", "--schedule", str(log_dir / "beat-schedule")]
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=open(log_dir / f"bench{number}.stderr", "w"),  # closed with the process
-                start_new_session=True,
-            )
+            with open(log_dir / f"bench{number}.stderr", "w") as stderr:
+                process = subprocess.Popen(
+                    command,
+                    cwd=root,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,  # the child keeps its own copy of the descriptor
+                    start_new_session=True,
+                )
             workers.append(Worker(name=f"bench{number}", process=process, log_path=log_path))
         deadline = time.monotonic() + ready_within
         for worker in workers:

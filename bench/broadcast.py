@@ -249,7 +249,8 @@ def run_phase(
             finally:
                 sender.stop.set()
                 sender.join(10)
-            grace = time.monotonic() + TRANSACTIONAL_GRACE_SECONDS
+            # Cut broadcast: what is still queued behind it counts as not delivered.
+            grace = time.monotonic() + (TRANSACTIONAL_GRACE_SECONDS if phase.finished else 0)
             phase.transactional = _latencies(sender.sent, grace)
         phase.seconds = time.monotonic() - started
         phase.load_after = harness.load_average()

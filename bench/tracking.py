@@ -77,6 +77,7 @@ class Run:
     p99_ms: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     loads: list[str] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)  # req/s of each round
 
     @property
     def rate(self) -> float:
@@ -278,6 +279,7 @@ def main() -> None:
                             else:
                                 total.statuses[status] = n
                         total.loads.append(harness.load_average())
+                        total.rates.append(run.rate)
                         print(
                             f"  round {round_number + 1} {label:<36} {run.rate:8.1f} req/s "
                             f"({harness.load_average()})",
@@ -315,11 +317,20 @@ def main() -> None:
             f"{label:<36} {run.rate:9.1f} {p50:8.2f} {p99:8.2f}  {run.statuses}; "
             f"{' | '.join(x.removeprefix('load ') for x in run.loads)}"
         )
-    rates = [run.rate for run in results.values()]
+    runs = list(results.values())
+    rates = [run.rate for run in runs]
     print(
         f"\nratio open/bare = {rates[1] / rates[0]:.3f}, click/bare = {rates[3] / rates[2]:.3f} "
         "(target >= 0.5 each)"
     )
+    # Each round's Herald run sits next to its baseline run: the median of those ratios
+    # is what background load moves least.
+    for name, herald, bare in (("open", runs[1], runs[0]), ("click", runs[3], runs[2])):
+        per_round = [h / b for h, b in zip(herald.rates, bare.rates, strict=True) if b]
+        print(
+            f"{name}/bare per round: {', '.join(f'{r:.3f}' for r in per_round)}; "
+            f"median {statistics.median(per_round):.3f}"
+        )
     print(
         f"(p50/p99 are medians over the rounds; {tool} measured; the sum of requests over "
         "the sum of seconds gives req/s)"
