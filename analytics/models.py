@@ -31,6 +31,11 @@ class EngagementEvent(models.Model):
         REPORTED_SPAM = "reported_spam", "Reported spam"
         OPT_OUT = "opt_out", "SMS opt-out"
         HELP = "help", "SMS help"
+        # Not sent at all: no address or token, unsubscribed, abort_message. Counted so the
+        # results say how many of the audience were left out, and why (on the dispatch).
+        SKIPPED = "skipped", "Skipped"
+        # Recorded by the sandbox (no provider configured): never a real delivery.
+        SANDBOXED = "sandboxed", "Sandbox"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     channel = models.CharField(max_length=32, choices=Channel.choices)
@@ -170,6 +175,8 @@ class DailyRollup(models.Model):
     reported_spam = models.BigIntegerField(default=0)
     opt_outs = models.BigIntegerField(default=0)
     helps = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    sandboxed = models.BigIntegerField(default=0)
 
     unique_recipients = models.BigIntegerField(default=0)
     unique_opens = models.BigIntegerField(default=0)

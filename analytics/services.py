@@ -63,6 +63,8 @@ KIND_COUNTER: dict[str, str] = {
     Kind.REPORTED_SPAM: "reported_spam",
     Kind.OPT_OUT: "opt_outs",
     Kind.HELP: "helps",
+    Kind.SKIPPED: "skipped",
+    Kind.SANDBOXED: "sandboxed",
 }
 KIND_UNIQUE: dict[str, str] = {
     Kind.SENT: "recipients",
