@@ -140,6 +140,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A dead Redis must fail fast: the API edge then falls back to the database
+            # and stops rate limiting (messaging/access/cache_outage.py). redis-py waits
+            # forever by default; these reach its connection pool.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
