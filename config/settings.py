@@ -238,9 +238,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # periodic sweep, so none waits behind a broadcast's backlog. A worker started without -Q
 # consumes all three; production runs a dedicated `-Q transactional` worker as well.
 CELERY_TASK_QUEUES = {
+    "sweeper": {"exchange": "sweeper", "routing_key": "sweeper"},
     "transactional": {"exchange": "transactional", "routing_key": "transactional"},
     "bulk": {"exchange": "bulk", "routing_key": "bulk"},
-    "sweeper": {"exchange": "sweeper", "routing_key": "sweeper"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "transactional"
 CELERY_TASK_ROUTES = {
@@ -250,8 +250,12 @@ CELERY_TASK_ROUTES = {
 # A task taken but not acknowledged (acks_late) goes back to the queue after this many
 # seconds: longer than the longest task, including a retry's countdown (at most 600 s)
 # that the worker holds unacknowledged until it is due.
+# "priority": a free worker takes from the queues in the order above (Redis BRPOP lists
+# them in that order) instead of round-robin, so a transactional send waits for at most
+# the shard running now, never behind a bulk backlog.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200),
+    "queue_order_strategy": "priority",
 }
 
 # --- Herald -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ provider. A row left in `sending` by a worker that died is the sweeper's
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,6 +42,26 @@ def deliveries_claim(
                 attempts=F("attempts") + 1,
                 updated_at=timezone.now(),
             )
+    return claimed
+
+
+def deliveries_claim_created(rows: list[Delivery]) -> list[Delivery]:
+    """Claim rows this run has just created (still pending): one conditional UPDATE, no
+    read, as the rows are in memory already; returns those now ours, in order."""
+    if not rows:
+        return []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE messaging_delivery SET status = %s, attempts = attempts + 1,"
+            " updated_at = %s WHERE id IN (" + ", ".join(["%s"] * len(rows)) + ")"
+            " AND status = %s RETURNING id",
+            [Delivery.Status.SENDING, now, *[row.pk for row in rows], Delivery.Status.PENDING],
+        )
+        ours = {pk for (pk,) in cursor.fetchall()}
+    claimed = [row for row in rows if row.pk in ours]
+    for row in claimed:
+        row.status = Delivery.Status.SENDING
     return claimed
 
 

@@ -1,11 +1,12 @@
 """Delivery rows for a page of profiles: rendered, addressed, created once, in bulk.
 
-Rows are unique per (dispatch, profile, channel) in the database and inserted with one
-multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` per page (PostgreSQL and SQLite
-alike), so a second run (concurrent, or after a crash) finds them instead of adding more,
-and only the rows really inserted are counted and get events. The payload is rendered
-once per profile, when the row is created, and stored on it: a retry sends exactly what
-the first attempt would have.
+Rows are unique per (dispatch, profile, channel) in the database and inserted in bulk:
+on PostgreSQL a COPY into a temporary table then one `INSERT … SELECT … ON CONFLICT DO
+NOTHING RETURNING`, on SQLite one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`.
+So a second run (concurrent, or after a crash) finds them instead of adding more, and
+only the rows really inserted are counted and get events. The payload is rendered once
+per profile, when the row is created, and stored on it: a retry sends exactly what the
+first attempt would have.
 
 A row is born `pending` (to send), `skipped` (nobody to send to, or `abort_message`; a
 `skipped` event with the reason) or `failed` (the template could not render for this
@@ -14,7 +15,8 @@ profile; a `failed` event).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -47,6 +49,10 @@ class Created:
     skipped: int = 0
     failed: int = 0
     profiles: int = 0  # profiles that got their first row of the dispatch
+    # The pending rows inserted by this call (ours to claim), and per channel the
+    # profiles whose row existed already (an earlier run's: found by a claim query).
+    fresh: list[Delivery] = field(default_factory=list)
+    existing: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _row(
@@ -86,17 +92,57 @@ def _row(
     return row
 
 
+STAGE = "herald_delivery_stage"
+
+
+def _copy_value(value: object) -> object:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def _rows_insert_copy(rows: list[Delivery]) -> list[tuple[int, int, str]]:
+    """PostgreSQL: COPY into a temporary table of this connection, then one INSERT …
+    SELECT … ON CONFLICT DO NOTHING (COPY itself cannot skip conflicts)."""
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        # Once per connection (temporary tables live as long as it): same columns and
+        # types as the delivery table, no constraints; emptied at each commit.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DELETE ROWS AS"
+            f" SELECT {columns} FROM messaging_delivery WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([_copy_value(f.pre_save(row, add=True)) for f in fields])
+        cursor.execute(
+            f"INSERT INTO messaging_delivery ({columns}) SELECT {columns} FROM {STAGE}"
+            " ON CONFLICT (dispatch_id, profile_id, channel) DO NOTHING"
+            " RETURNING id, profile_id, channel"
+        )
+        inserted = cursor.fetchall()
+        cursor.execute(f"TRUNCATE {STAGE}")
+    return inserted
+
+
 def rows_insert(rows: list[Delivery]) -> list[Delivery]:
     """Insert `rows`, skipping those whose (dispatch, profile, channel) exists; returns the
-    rows really inserted, with their pk set."""
+    rows really inserted, with their pk set. Must run inside a transaction."""
     if not rows:
         return []
+    by_key = {(row.profile_id, row.channel): row for row in rows}
+    if connection.vendor == "postgresql":
+        inserted = []
+        for pk, profile_id, channel in _rows_insert_copy(rows):
+            row = by_key[(profile_id, channel)]
+            row.pk = pk
+            row._state.adding = False
+            inserted.append(row)
+        return inserted
     opts = Delivery._meta
     quote = connection.ops.quote_name
     fields = [f for f in opts.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    by_key = {(row.profile_id, row.channel): row for row in rows}
     inserted: list[Delivery] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_ROWS):
@@ -134,6 +180,8 @@ def deliveries_create(
         )
     )
     had_any = {profile_id for profile_id, _ in have}
+    for profile_id, channel in have:
+        created.existing.setdefault(channel, []).append(profile_id)
     rows: list[Delivery] = []
     for plan in plans:
         todo = [p for p in profiles if (p.pk, plan.channel) not in have]
@@ -170,6 +218,7 @@ def deliveries_create(
                 kind = EngagementEvent.Kind.FAILED
             else:
                 created.pending += 1
+                created.fresh.append(row)
                 continue
             events.append(
                 delivery_event(

@@ -34,7 +34,7 @@ from campaigns.services import variations_sent
 from .. import liquid
 from ..models import Delivery, Dispatch, DispatchShard
 from .cancel import pending_rows_cancel
-from .claims import deliveries_claim
+from .claims import deliveries_claim, deliveries_claim_created
 from .paging import audience_batches, audience_count, audience_queryset, python_filter, shard_bounds
 from .plans import channel_plans
 from .rows import deliveries_create
@@ -195,13 +195,24 @@ def shard_run(*, shard_pk: int, give_up: bool = False) -> ShardResult:
         if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
             stopped = True
             break
-        deliveries_create(dispatch=dispatch, plans=plans, profiles=batch)
-        profile_ids = [p.pk for p in batch]
+        created = deliveries_create(dispatch=dispatch, plans=plans, profiles=batch)
         for plan in plans:
+            # The rows just created are in memory: claimed by pk, chunk by chunk.
+            fresh = [row for row in created.fresh if row.channel == plan.channel]
+            for start in range(0, len(fresh), chunk):
+                if stopped:
+                    break
+                claimed = deliveries_claim_created(fresh[start : start + chunk])
+                retry += deliveries_send(
+                    channel=plan.channel, claimed=claimed, give_up=give_up, shard_pk=shard.pk
+                )
+                stopped = not _shard_beat(shard.pk)
+            # Rows an earlier run created (a retry, a resend after a lost worker).
+            existing = created.existing.get(plan.channel) or []
             after = 0
-            while not stopped:
+            while existing and not stopped:
                 claimed = deliveries_claim(
-                    dispatch_pk=dispatch.pk, channel=plan.channel, profile_ids=profile_ids,
+                    dispatch_pk=dispatch.pk, channel=plan.channel, profile_ids=existing,
                     after=after, limit=chunk,
                 )
                 if not claimed:
