@@ -61,4 +61,7 @@ class Outcome:
 class ChannelAdapter(Protocol):
     name: str  # shown on deliveries, e.g. "smtp", "webhook", "apns", "sandbox"
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]: ...
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]: ...
+

@@ -95,7 +95,9 @@ def _by_code(code: int, answer: bytes | str) -> Outcome:
 class EmailAdapter:
     name = "smtp"
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         try:
             connection = get_connection(fail_silently=False)
             connection.open()

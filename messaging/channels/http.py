@@ -181,7 +181,9 @@ class HttpProviderAdapter:
             )
         )
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         return run(gather_limited(items, self._send_one, self.config.concurrency))
 
     async def _send_one(self, item: Outgoing) -> Outcome:

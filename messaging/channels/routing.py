@@ -98,7 +98,9 @@ class ProviderRouter:
         self.adapters = adapters
         self.name = "sandbox"  # set per batch to the provider(s) that carried it
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         per_item: list[list[Outcome]] = [[] for _ in items]
         dead: list[list[DeadToken]] = [[] for _ in items]
         used: set[str] = set()

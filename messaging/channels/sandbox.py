@@ -17,7 +17,9 @@ class SandboxAdapter:
     def __init__(self, channel: str) -> None:
         self.channel = channel
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         return [
             Outcome(
                 Result.DELIVERED,
@@ -34,7 +36,9 @@ class UnusableAdapter:
     def __init__(self, name: str, reason: str) -> None:
         self.name, self.reason = name, reason
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         return [
             Outcome(Result.RETRY, provider_response=f"not sent: {self.reason}", retry_after=60)
             for _ in items

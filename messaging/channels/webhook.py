@@ -86,7 +86,9 @@ class WebhookAdapter:
             )
         return Outcome(Result.FAILED, answer)
 
-    def send_batch(self, items: list[Outgoing]) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         if self.client is not None:
             return [self._send(self.client, item) for item in items]
         with httpx.Client(

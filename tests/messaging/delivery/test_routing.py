@@ -22,7 +22,7 @@ class FakePush:
     def __init__(self):
         self.sent = []
 
-    def send_batch(self, items):
+    def send_batch(self, items, deadline=None):
         self.sent.extend(item.address for item in items)
         return [
             Outcome(Result.BOUNCED, "Unregistered", invalidate_address=True)
