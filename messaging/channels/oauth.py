@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from . import http
-from .base import Outcome
+from .base import Outcome, past
 
 
 class OAuthTokenCache:
@@ -73,16 +73,17 @@ class OAuthTokenCache:
         policy: http.RetryPolicy,
         *,
         token_refused: Callable[[Outcome], bool],
+        deadline: float | None = None,
     ) -> Outcome:
         """`send_with_retry`, once more with a fresh token if the provider refused ours.
 
         A cached token can be revoked or expire early on the provider's side; only the
         provider's answer (`token_refused`) tells, so fetch a new one and try once more.
         """
-        outcome = await http.send_with_retry(send, interpret, policy)
-        if token_refused(outcome):
+        outcome = await http.send_with_retry(send, interpret, policy, deadline)
+        if token_refused(outcome) and not past(deadline):
             self.invalidate()
-            outcome = await http.send_with_retry(send, interpret, policy)
+            outcome = await http.send_with_retry(send, interpret, policy, deadline)
         return outcome
 
 

@@ -14,7 +14,7 @@ from campaigns.models import Channel
 from ..channels.base import ChannelAdapter, Outcome, Outgoing, Result
 from ..models import Delivery
 from ..tracking.links import instrument_email, unsubscribe_headers
-from . import routing
+from . import registry, routing
 from .outcomes import delivery_record_outcome
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def deliveries_send(*, channel: str, claimed: list[Delivery], give_up: bool) -> 
     adapter: ChannelAdapter | None = None
     try:
         adapter = routing.adapter_for(channel, items)
-        outcomes = adapter.send_batch(items)
+        outcomes = adapter.send_batch(items, deadline=registry.batch_deadline())
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand claimed rows
         log.exception("adapter %s failed on a batch", getattr(adapter, "name", channel))
         outcomes = [Outcome(Result.RETRY, f"adapter error: {exc}")] * len(items)

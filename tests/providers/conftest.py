@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from campaigns.models import Channel
-from messaging.channels import adm, apns, fcm, twilio
+from messaging.channels import adm, apns, fcm, http, twilio
 from messaging.channels.base import Outgoing
 from messaging.channels.http import RetryPolicy
 from messaging.models import App, Profile, PushToken
@@ -53,23 +53,27 @@ def tls():
 
 
 @pytest.fixture
-def connect(tls):
+def http_client(tls):
+    """A shared HTTP client as the registry builds it, trusting the fakes' TLS."""
+    shared = http.build_client(verify=tls.client_context())
+    yield shared
+    http.close_client(shared)
+
+
+@pytest.fixture
+def connect(http_client):
     """`connect(Adapter, Config, **defaults)` → `build(**overrides)`: adapters that talk to
-    the fakes (their TLS, quick retries), each closed when the test ends."""
-    adapters: list[Any] = []
+    the fakes (through one shared client trusting their TLS, quick retries).
+    `build(limiter=…)` hands the adapter a rate limiter."""
 
     def bind(adapter_class: type, config_class: type, **defaults: Any) -> Callable[..., Any]:
-        def build(**overrides: Any) -> Any:
-            fields = {"verify": tls.client_context(), "retry": FAST, **defaults, **overrides}
-            adapter = adapter_class(config_class(**fields))
-            adapters.append(adapter)
-            return adapter
+        def build(*, limiter: Any = None, **overrides: Any) -> Any:
+            fields = {"retry": FAST, **defaults, **overrides}
+            return adapter_class(config_class(**fields), client=http_client, limiter=limiter)
 
         return build
 
-    yield bind
-    for adapter in adapters:
-        adapter.close()
+    return bind
 
 
 @pytest.fixture

@@ -99,14 +99,14 @@ def test_background_push_uses_background_type_and_priority_5(adapter, apns_fake)
     assert request.json()["aps"] == {"content-available": 1}
 
 
-def test_sandbox_and_production_hosts(p8):
+def test_sandbox_and_production_hosts(p8, http_client):
     def host(sandbox):
         adapter = apns.ApnsAdapter(
             apns.ApnsConfig(
                 team_id="T", key_id="K", topic="t", private_key=p8, use_sandbox_host=sandbox
-            )
+            ),
+            client=http_client,
         )
-        adapter.close()
         return adapter.base_url
 
     assert host(True) == "https://api.sandbox.push.apple.com"

@@ -93,7 +93,7 @@ def test_a_row_claimed_by_another_worker_is_not_sent(send, make_profile, monkeyp
     class Recorder:
         name = "recorder"
 
-        def send_batch(self, items):
+        def send_batch(self, items, *, deadline=None):
             calls.extend(item.address for item in items)
             return [Outcome(Result.DELIVERED, "ok")] * len(items)
 
@@ -215,7 +215,7 @@ def test_transient_failures_retry_then_deliver_once(send, make_profile, monkeypa
     class Flaky:
         name = "flaky"
 
-        def send_batch(self, items):
+        def send_batch(self, items, *, deadline=None):
             return [answers.pop(0) for _ in items]
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Flaky())
@@ -235,7 +235,7 @@ def test_persistent_temporary_failures_become_a_soft_bounce(send, make_profile, 
     class Down:
         name = "down"
 
-        def send_batch(self, items):
+        def send_batch(self, items, *, deadline=None):
             return [Outcome(Result.RETRY, "421 busy")] * len(items)
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Down())

@@ -48,7 +48,7 @@ def crashed_dispatch(api, make_profile, monkeypatch, django_capture_on_commit_ca
     class Dies:
         name = "smtp"
 
-        def send_batch(self, items):
+        def send_batch(self, items, *, deadline=None):
             raise WorkerKilled
 
     monkeypatch.setattr(paging, "BATCH_SIZE", 2)
