@@ -22,16 +22,19 @@ import json
 import os
 import queue
 import re
+import secrets
 import smtplib
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from email.message import Message
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import sanitize_address
 from django.utils.html import strip_tags
 
 from .base import Outcome, Outgoing, Result, not_started, past
@@ -103,6 +106,68 @@ def build_message(  # type: ignore[no-untyped-def]
     return message
 
 
+# A header the fast serializer writes as it is: printable ASCII words, single spaces.
+_SIMPLE_HEADER = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+MAX_LINE = 998  # RFC 5322 §2.1.1; 78 is only a SHOULD
+
+
+def _flat(message: Message) -> str | None:
+    """The message as the standard generator writes it (CRLF), for the common shape only:
+    headers of plain ASCII, each on one line of at most MAX_LINE (the generator would fold
+    those over 78 characters: both are valid), text parts already transfer-encoded by
+    Django, multiparts with a boundary set. None: anything else."""
+    lines = []
+    for name, value in message.raw_items():
+        if (
+            not isinstance(value, str)
+            or len(name) + 2 + len(value) > MAX_LINE
+            or not _SIMPLE_HEADER.match(value)
+        ):
+            return None
+        lines.append(f"{name}: {value}\r\n")
+    lines.append("\r\n")
+    if message.is_multipart():
+        boundary = message.get_boundary()
+        parts = message.get_payload()
+        if not boundary or message.preamble is not None or message.epilogue is not None:
+            return None
+        texts = []
+        for part in parts if isinstance(parts, list) else []:
+            text = _flat(part)
+            if text is None:
+                return None
+            texts.append(text)
+        lines.append(f"--{boundary}\r\n")
+        lines.append(f"\r\n--{boundary}\r\n".join(texts))
+        lines.append(f"\r\n--{boundary}--\r\n")
+    else:
+        payload = message._payload  # what the generator writes: transfer-encoded already
+        if payload is not None:
+            if not isinstance(payload, str):
+                return None
+            lines.append(_NEWLINES.sub("\r\n", payload))
+    return "".join(lines)
+
+
+def as_bytes(message: EmailMultiAlternatives) -> bytes:
+    """The MIME bytes of a Django message, as `message.message().as_bytes()` gives them but
+    several times faster in the common case (`_flat`): the standard generator spends most
+    of its time refolding short ASCII headers and searching each body for the random
+    boundary it made up. Ours is random too (64 bits) and checked against the text."""
+    mime = message.message()
+    parts = mime.get_payload() if mime.is_multipart() else None
+    boundary = f"herald-{secrets.token_hex(8)}"
+    if isinstance(parts, list):
+        mime.set_boundary(boundary)
+    text = _flat(mime)
+    # The boundary must appear only where we put it: header, opening, between, closing.
+    if text is None or (isinstance(parts, list) and text.count(boundary) != len(parts) + 2):
+        return message.message().as_bytes(linesep="\r\n")  # a fresh copy, its own boundary
+    # Django's text parts hold 8-bit UTF-8 as surrogate escapes, as the generator writes.
+    return text.encode("ascii", "surrogateescape")
+
+
 def _classify(exc: Exception) -> Outcome:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, answer = next(iter(exc.recipients.values()))
@@ -118,6 +183,20 @@ def _by_code(code: int, answer: bytes | str) -> Outcome:
     if 500 <= code < 600:
         return Outcome(Result.BOUNCED, response)
     return Outcome(Result.RETRY, response)
+
+
+def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
+    """Send one message on an open connection: over SMTP as Django's backend does, with the
+    faster serializer (`as_bytes`); through any other backend (console, locmem) its way."""
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        message.connection = connection
+        message.send()
+        return
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    sender = sanitize_address(message.from_email, encoding)
+    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    smtp.sendmail(sender, recipients, as_bytes(message))
 
 
 NO_RATE_SLOT = "not sent: the relay's rate limit left no slot before the batch's time limit"
@@ -227,7 +306,7 @@ class EmailAdapter:
                 return not_started(f"not sent: connection: {broken[0]}")
             keep = True
             try:
-                build_message(item, connection, message_id_domain=self.message_id_domain).send()
+                _deliver(connection, build_message(item, message_id_domain=self.message_id_domain))
                 return Outcome(Result.DELIVERED, "250 accepted")
             except ValueError as exc:
                 # A rendered address or header that cannot be sent (BadHeaderError is one):
