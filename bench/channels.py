@@ -22,9 +22,9 @@ Per channel, interleaved (Herald, loop, then loop, Herald in the next round, …
   as Herald's pool, DELIVERY_SMTP_CONNECTIONS) to the same SMTP sink, formatting each
   MIME message (text + HTML alternative, same copy, padded to the size of Herald's
   message as the sink measured it) with a string template;
-- webhook vs httpx (AsyncClient, keep-alive) with `--webhook-concurrency` requests in
-  flight — Herald's per-host limit, DELIVERY_PER_HOST_CONCURRENCY, since every webhook
-  goes to the one sink — to the same HTTP sink, same body.
+- webhook vs httpx from `--webhook-concurrency` threads sharing one keep-alive client —
+  Herald's per-host limit, DELIVERY_PER_HOST_CONCURRENCY, since every webhook goes to
+  the one sink — to the same HTTP sink, same body.
 
 Prints per channel the deliveries/s of both (medians over `--rounds`), the ratio
 Herald/loop (target ≥ 0.5 after the delivery engine work) and the load average, and
@@ -37,7 +37,6 @@ checks that each sink received every message Herald recorded as delivered.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import smtplib
@@ -245,35 +244,39 @@ def loop_email(
 def loop_webhook(
     count: int, port: int, deadline: float, *, concurrency: int = 1
 ) -> tuple[float, int]:
-    """httpx POSTs on one keep-alive AsyncClient, `concurrency` in flight, the same URL
+    """httpx POSTs from `concurrency` threads sharing one keep-alive Client, the same URL
     shape and body."""
     import httpx  # noqa: PLC0415 — the bench's other modes do not need it loaded
 
-    async def run() -> tuple[float, int]:
-        done = 0
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-            numbers = iter(range(1, count + 1))
+    numbers = iter(range(1, count + 1))
+    lock = threading.Lock()
+    done = [0]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(timeout=10, limits=limits) as client:
 
-            async def worker() -> None:
-                nonlocal done
-                for n in numbers:
-                    values = _profile_fields(n)
-                    response = await client.post(
-                        f"http://127.0.0.1:{port}/hook/{values['user']}",
-                        content=HOOK_BODY.format(**values).encode(),
-                        headers={"Content-Type": "application/json"},
-                    )
-                    response.raise_for_status()
-                    done += 1
-                    if time.monotonic() > deadline:
-                        return
+        def sender() -> None:
+            while time.monotonic() <= deadline:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                values = _profile_fields(n)
+                response = client.post(
+                    f"http://127.0.0.1:{port}/hook/{values['user']}",
+                    content=HOOK_BODY.format(**values).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+                with lock:
+                    done[0] += 1
 
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return done / (time.perf_counter() - started), done
-
-    return asyncio.run(run())
+        threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return done[0] / (time.perf_counter() - started), done[0]
 
 
 def main() -> None:

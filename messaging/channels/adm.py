@@ -72,8 +72,8 @@ class AdmAdapter(http.HttpProviderAdapter):
         self.base_url = (config.base_url or ADM_URL).rstrip("/")
         self.token = oauth.OAuthTokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        return await oauth.token_request(
+    def _fetch_token(self) -> tuple[str, float]:
+        return oauth.token_request(
             self._client,
             f"{self.base_url}/auth/o2/token",
             {
@@ -84,16 +84,16 @@ class AdmAdapter(http.HttpProviderAdapter):
             },
         )
 
-    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         url = f"{self.base_url}/messaging/registrations/{item.address}/messages"
         body = build_message(item.payload, item.message_id)
 
-        async def send() -> httpx.Response:
-            return await self.token.post(
+        def send() -> httpx.Response:
+            return self.token.post(
                 self._client, url, json=body, headers=ADM_HEADERS, timeout=self._timeout
             )
 
-        return await self.token.send_with_retry(
+        return self.token.send_with_retry(
             send,
             self._interpret,
             self.config.retry,

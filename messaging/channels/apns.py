@@ -1,8 +1,9 @@
 """iOS push through APNs: HTTP/2, token-based auth (ES256 JWT signed with a .p8 key).
 
 Reference: Apple's "Sending notification requests to APNs" and "Establishing a
-token-based connection to APNs". The process's shared client keeps one HTTP/2 connection
-to APNs, which carries every notification of a batch as concurrent streams.
+token-based connection to APNs". APNs speaks HTTP/2 only: the process's HTTP/2 client
+(messaging.channels.http2) keeps one connection to it, which carries every notification
+of a batch as concurrent streams.
 
 Message ID: `apns-id` is the delivery's message ID as a UUID (the same 32 hex digits), so
 a resend carries the same apns-id. APNs echoes it and Apple's feedback names it; APNs
@@ -12,6 +13,7 @@ itself does not drop duplicates, so it correlates rather than deduplicates.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import jwt
 
-from . import http
+from . import http, http2
 from .base import Outcome, Outgoing, Result
 from .payload import copy_fields
 
@@ -136,29 +138,49 @@ class ApnsAdapter(http.HttpProviderAdapter):
     name = "apns"
 
     def __init__(self, config: ApnsConfig, **shared: Any) -> None:
+        # `client`: the process's HTTP/2 AsyncClient (messaging.channels.http2).
         super().__init__(config, **shared)
         self.base_url = (
             config.base_url or (SANDBOX_URL if config.use_sandbox_host else PRODUCTION_URL)
         ).rstrip("/")
         self._jwt = ""
         self._jwt_issued = 0.0
+        self._jwt_lock = threading.Lock()
         self.jwt_issued_count = 0
 
     def provider_token(self, now: float | None = None) -> str:
         """The signed JWT, re-signed once it is TOKEN_LIFETIME old."""
         now = time.time() if now is None else now
-        if not self._jwt or now - self._jwt_issued >= TOKEN_LIFETIME:
-            self._jwt = jwt.encode(
-                {"iss": self.config.team_id, "iat": int(now)},
-                self.config.private_key,
-                algorithm="ES256",
-                headers={"kid": self.config.key_id},
-            )
-            self._jwt_issued = now
-            self.jwt_issued_count += 1
-        return self._jwt
+        # One signer at a time: a batch's threads all want the token at once, and APNs
+        # refuses tokens renewed too often (TooManyProviderTokenUpdates).
+        with self._jwt_lock:
+            if not self._jwt or now - self._jwt_issued >= TOKEN_LIFETIME:
+                self._jwt = jwt.encode(
+                    {"iss": self.config.team_id, "iat": int(now)},
+                    self.config.private_key,
+                    algorithm="ES256",
+                    headers={"kid": self.config.key_id},
+                )
+                self._jwt_issued = now
+                self.jwt_issued_count += 1
+            return self._jwt
 
-    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
+    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
+        async def worker(item: Outgoing) -> Outcome:
+            return await self._send_one(item, deadline)
+
+        return http2.run(
+            http2.run_batch(
+                items,
+                worker,
+                concurrency=self.config.concurrency,
+                deadline=deadline,
+                cap=self.timeout + 5.0,
+                limiter=self.limiter,
+            )
+        )
+
+    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:  # type: ignore[override]
         body, headers = build_request(item.payload)
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers["apns-topic"] = self.config.topic
@@ -175,13 +197,16 @@ class ApnsAdapter(http.HttpProviderAdapter):
             )
 
         while True:
-            outcome = await http.send_with_retry(send, self._interpret, self.config.retry, deadline)
+            outcome = await http2.send_with_retry(
+                send, self._interpret, self.config.retry, deadline
+            )
             # An expired provider token is ours to fix: sign a new one and try once more.
             if outcome.details.get("reason") == "ExpiredProviderToken" and not refreshed:
                 # Many streams may fail at once: re-sign only if nobody did meanwhile, since
                 # APNs refuses tokens refreshed too often (TooManyProviderTokenUpdates).
-                if headers["authorization"] == f"bearer {self._jwt}":
-                    self._jwt = ""
+                with self._jwt_lock:
+                    if headers["authorization"] == f"bearer {self._jwt}":
+                        self._jwt = ""
                 refreshed = True
                 continue
             return outcome

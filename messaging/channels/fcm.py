@@ -127,7 +127,7 @@ class FcmAdapter(http.HttpProviderAdapter):
         self.base_url = (config.base_url or FCM_URL).rstrip("/")
         self.token = oauth.OAuthTokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
+    def _fetch_token(self) -> tuple[str, float]:
         account = self.config.service_account
         token_uri = account.get("token_uri", "https://oauth2.googleapis.com/token")
         now = int(time.time())
@@ -143,21 +143,21 @@ class FcmAdapter(http.HttpProviderAdapter):
             algorithm="RS256",
             headers={"kid": account.get("private_key_id", "")},
         )
-        return await oauth.token_request(
+        return oauth.token_request(
             self._client,
             token_uri,
             {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
         )
 
-    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         url = f"{self.base_url}/v1/projects/{self.config.project_id}/messages:send"
         body = {"message": build_message(item.address, item.payload, item.message_id)}
 
-        async def send() -> httpx.Response:
-            return await self.token.post(self._client, url, json=body, timeout=self._timeout)
+        def send() -> httpx.Response:
+            return self.token.post(self._client, url, json=body, timeout=self._timeout)
 
         # FCM answers 401 to a revoked or early-expired access token.
-        return await self.token.send_with_retry(
+        return self.token.send_with_retry(
             send,
             self._interpret,
             self.config.retry,

@@ -59,7 +59,7 @@ class TwilioAdapter(http.HttpProviderAdapter):
         # Per request: the client is shared with every other provider and webhook.
         self._auth = httpx.BasicAuth(config.account_sid, config.auth_token)
 
-    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         group = item.payload.get("subscription_group_id", "")
         sender = self.config.senders.get(group) or self.config.senders.get("*", "")
         if not sender:
@@ -76,12 +76,12 @@ class TwilioAdapter(http.HttpProviderAdapter):
         content = urlencode(form).encode()
         headers = {"content-type": "application/x-www-form-urlencoded"}
 
-        async def send() -> httpx.Response:
-            return await self._client.post(
+        def send() -> httpx.Response:
+            return self._client.post(
                 url, content=content, headers=headers, auth=self._auth, timeout=self._timeout
             )
 
-        return await http.send_with_retry(send, self._interpret, self.config.retry, deadline)
+        return http.send_with_retry(send, self._interpret, self.config.retry, deadline)
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:

@@ -6,7 +6,7 @@ allowed its network in WEBHOOK_ALLOWED_NETWORKS. Redirects are not followed (a p
 URL could otherwise bounce us inside). 2xx is delivered; 5xx, 429 and network errors
 are retried; any other 4xx is a final failure.
 
-A batch goes out concurrently on the providers' loop (messaging.channels.http): at most
+A batch goes out concurrently on the process's sender threads (messaging.channels.http): at most
 `concurrency` requests at once, and at most `per_host` at once per receiving host, so one
 slow receiver delays only its own messages and no receiver gets more than its share.
 
@@ -17,7 +17,6 @@ message object is replaced by it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from urllib.parse import urlsplit
 
@@ -59,14 +58,14 @@ def _retry_after(value: str) -> float | None:
 
 
 class WebhookAdapter:
-    """`client`: the process's shared AsyncClient (messaging.channels.http.build_client).
+    """`client`: the process's shared httpx.Client (messaging.channels.http.build_client).
     `timeout`: seconds per request (each read/write; connecting takes at most 5)."""
 
     name = "webhook"
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.Client,
         *,
         timeout: float = 10.0,
         concurrency: int = 32,
@@ -79,24 +78,21 @@ class WebhookAdapter:
         self._per_host = http.KeyedLimit(per_host)
 
     def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
-        return http.run(
-            http.run_batch(
-                items,
-                self._send,
-                concurrency=self.concurrency,
-                deadline=deadline,
-                cap=self.timeout + 5.0,
-                key=_host,
-                per_key=self._per_host,
-            )
+        return http.run_batch(
+            items,
+            self._send,
+            concurrency=self.concurrency,
+            deadline=deadline,
+            cap=self.timeout + 5.0,
+            key=_host,
+            per_key=self._per_host,
         )
 
-    async def _send(self, item: Outgoing) -> Outcome:
+    def _send(self, item: Outgoing) -> Outcome:
         payload = item.payload
         url = str(payload.get("url", ""))
         try:
-            # getaddrinfo blocks: off the providers' loop, which serves the whole batch.
-            address = await asyncio.to_thread(check_target, url)
+            address = check_target(url)
         except TargetRefused as exc:
             return Outcome(Result.FAILED, str(exc))
         pinned_url, host_header, extensions = pinned_request(url, address)
@@ -114,7 +110,7 @@ class WebhookAdapter:
         if body and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = _content_type(body)
         try:
-            response = await self.client.request(
+            response = self.client.request(
                 payload.get("request_method", "POST"),
                 pinned_url,
                 content=body.encode() if body else None,

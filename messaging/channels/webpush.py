@@ -13,11 +13,11 @@ push service still holds undelivered, and the notification's JSON carries
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,25 +156,31 @@ class WebPushAdapter(http.HttpProviderAdapter):
         self._per_host = http.KeyedLimit(config.per_host_concurrency)
         self.public_key = vapid_public_key(config.vapid_private_key)
         self._vapid: dict[str, tuple[str, float]] = {}  # audience → (jwt, issued at)
+        self._vapid_lock = threading.Lock()
 
     def vapid_authorization(self, endpoint: str, now: float | None = None) -> str:
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
         now = time.time() if now is None else now
-        cached = self._vapid.get(audience)
-        if cached is None or now - cached[1] >= VAPID_LIFETIME - 3600:
-            token = jwt.encode(
-                {"aud": audience, "exp": int(now) + VAPID_LIFETIME, "sub": self.config.subject},
-                self.config.vapid_private_key,
-                algorithm="ES256",
-            )
-            cached = self._vapid[audience] = (token, now)
+        with self._vapid_lock:  # one signature per origin, whatever the batch's threads
+            cached = self._vapid.get(audience)
+            if cached is None or now - cached[1] >= VAPID_LIFETIME - 3600:
+                token = jwt.encode(
+                    {
+                        "aud": audience,
+                        "exp": int(now) + VAPID_LIFETIME,
+                        "sub": self.config.subject,
+                    },
+                    self.config.vapid_private_key,
+                    algorithm="ES256",
+                )
+                cached = self._vapid[audience] = (token, now)
         return f"vapid t={cached[0]}, k={self.public_key}"
 
     def _per_host_limit(self) -> dict[str, Any]:
         return {"key": lambda item: _host(item.address), "per_key": self._per_host}
 
-    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         try:
             endpoint, p256dh, auth = parse_subscription(item.address)
             notification = build_notification(item.payload, item.message_id)
@@ -187,8 +193,7 @@ class WebPushAdapter(http.HttpProviderAdapter):
                 invalidate_address=True,
             )
         try:
-            # getaddrinfo blocks: off the providers' loop, which serves the whole batch.
-            address = await asyncio.to_thread(ssrf.check_target, endpoint)
+            address = ssrf.check_target(endpoint)
         except ssrf.TargetRefused as exc:
             # Final, but the subscription is kept: an operator may allow its network.
             return Outcome(Result.FAILED, provider_response=str(exc)[:500])
@@ -204,9 +209,9 @@ class WebPushAdapter(http.HttpProviderAdapter):
         if 0 < len(item.message_id) <= 32 and set(item.message_id) <= _TOPIC_CHARS:
             headers["topic"] = item.message_id
 
-        async def send() -> httpx.Response:
+        def send() -> httpx.Response:
             headers["authorization"] = self.vapid_authorization(endpoint)
-            return await self._client.post(
+            return self._client.post(
                 pinned_url,
                 content=body,
                 headers=headers,
@@ -214,7 +219,7 @@ class WebPushAdapter(http.HttpProviderAdapter):
                 timeout=self._timeout,
             )
 
-        return await http.send_with_retry(send, self._interpret, self.config.retry, deadline)
+        return http.send_with_retry(send, self._interpret, self.config.retry, deadline)
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:

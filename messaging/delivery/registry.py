@@ -6,8 +6,10 @@ sandbox when it has none.
 
 What the adapters share lives here, once per process, and is handed to them (adapters
 read no delivery settings themselves):
-- ONE `httpx.AsyncClient` (`shared_client`) for webhooks and every HTTP provider, kept
-  for the process's life so connections are pooled and kept alive between batches;
+- ONE `httpx.Client` (`shared_client`, HTTP/1.1) for webhooks and every HTTP provider
+  but APNs, and ONE HTTP/2 `httpx.AsyncClient` (`shared_http2_client`) for APNs, which
+  speaks HTTP/2 only (messaging.channels.http2 says why two); kept for the process's
+  life so connections are pooled and kept alive between batches;
 - the limits of DELIVERY_CONCURRENCY (items in flight per batch) and
   DELIVERY_PER_HOST_CONCURRENCY (per webhook / web push host);
 - rate limiters from DELIVERY_RATE_LIMITS (`limiter`): booked in Redis when the cache is
@@ -34,7 +36,7 @@ from django.urls import reverse
 
 from campaigns.models import Channel
 
-from ..channels import adm, apns, fcm, http, twilio, webpush
+from ..channels import adm, apns, fcm, http, http2, twilio, webpush
 from ..channels.base import ChannelAdapter
 from ..channels.email import EmailAdapter
 from ..channels.limits import LocalSlots, RateLimiter, RedisSlots, Slots
@@ -54,8 +56,8 @@ def _singleton(name: str, key: tuple[Any, ...], build: Any, close: Any = None) -
     """The process's `name` object built for `key`, built anew when the key changes (a
     forked worker: the pid is in every key; tests that change settings).
 
-    TRICKY: a forked worker cannot use its parent's client, which belongs to an event
-    loop that only runs in the parent; nor can it close it.
+    TRICKY: a forked worker must not use its parent's client: their pooled connections
+    are the same sockets, which two processes would write to at once; nor close it.
     """
     key = (os.getpid(), *key)
     with _shared_lock:
@@ -98,13 +100,23 @@ def _client_key() -> tuple[Any, ...]:
     return (getattr(settings, "HERALD_PROVIDER_CA_BUNDLE", ""), concurrency())
 
 
-def shared_client() -> httpx.AsyncClient:
+def shared_client() -> httpx.Client:
     """The process's one HTTP client (messaging.channels.http.build_client)."""
     return _singleton(
         "client",
         _client_key(),
         lambda: http.build_client(verify=_verify(), max_connections=max(64, 4 * concurrency())),
         http.close_client,
+    )
+
+
+def shared_http2_client() -> httpx.AsyncClient:
+    """The process's HTTP/2 client, for APNs (messaging.channels.http2.build_client)."""
+    return _singleton(
+        "http2-client",
+        _client_key(),
+        lambda: http2.build_client(verify=_verify()),
+        http2.close_client,
     )
 
 
@@ -237,6 +249,7 @@ def _adapter_build(
         ),
     }
     if config.provider == Provider.APNS:
+        shared["client"] = shared_http2_client()
         return apns.ApnsAdapter(
             apns.ApnsConfig(
                 team_id=options.get("team_id", ""),
@@ -299,9 +312,9 @@ def adapter_for_config(config: ChannelConfig) -> ChannelAdapter:
 
     Raises CredentialsUnreadable or ValueError when the stored configuration is unusable.
     """
-    # TRICKY: the pid is part of the key: a forked worker cannot use its parent's client,
-    # which belongs to an event loop that only runs in the parent. So is what the adapter
-    # was built with (the shared client's key, the limits), should settings change.
+    # TRICKY: the pid is part of the key: a forked worker must not use its parent's client
+    # (the same sockets). So is what the adapter was built with (the shared client's key,
+    # the limits), should settings change.
     key = (
         os.getpid(),
         config.pk,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from campaigns.models import Channel
-from messaging.channels import adm, apns, fcm, http, twilio
+from messaging.channels import adm, apns, fcm, http, http2, twilio
 from messaging.channels.base import Outgoing
 from messaging.channels.http import RetryPolicy
 from messaging.models import App, Profile, PushToken
@@ -61,15 +61,24 @@ def http_client(tls):
 
 
 @pytest.fixture
-def connect(http_client):
+def http2_client(tls):
+    """The HTTP/2 client APNs goes through, as the registry builds it."""
+    shared = http2.build_client(verify=tls.client_context())
+    yield shared
+    http2.close_client(shared)
+
+
+@pytest.fixture
+def connect(http_client, http2_client):
     """`connect(Adapter, Config, **defaults)` → `build(**overrides)`: adapters that talk to
-    the fakes (through one shared client trusting their TLS, quick retries).
+    the fakes (through the shared clients trusting their TLS, quick retries).
     `build(limiter=…)` hands the adapter a rate limiter."""
 
     def bind(adapter_class: type, config_class: type, **defaults: Any) -> Callable[..., Any]:
         def build(*, limiter: Any = None, **overrides: Any) -> Any:
             fields = {"retry": FAST, **defaults, **overrides}
-            return adapter_class(config_class(**fields), client=http_client, limiter=limiter)
+            client = http2_client if adapter_class is apns.ApnsAdapter else http_client
+            return adapter_class(config_class(**fields), client=client, limiter=limiter)
 
         return build
 

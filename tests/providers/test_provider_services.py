@@ -190,7 +190,8 @@ def test_one_http_client_per_process_is_shared_by_webhooks_and_providers(setting
     app = app_create(name="Shared", platform=App.Platform.IOS)
     adapter = registry.adapter_for_config(apns_channel_save(app, p8))
     webhook = registry.adapter_for_channel(Channel.WEBHOOK)
-    assert adapter._client is webhook.client is registry.shared_client()
+    assert webhook.client is registry.shared_client()
+    assert adapter._client is registry.shared_http2_client()  # APNs: HTTP/2 only
     assert registry.adapter_for_channel(Channel.WEBHOOK) is webhook  # kept between batches
     assert adapter.config.concurrency == settings.DELIVERY_CONCURRENCY
     assert adapter.limiter.rate == 20 and adapter.limiter.key.startswith("apns:config:")
