@@ -17,6 +17,7 @@ neither tokens nor URLs.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -194,9 +195,24 @@ def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
         message.send()
         return
     encoding = message.encoding or settings.DEFAULT_CHARSET
-    sender = sanitize_address(message.from_email, encoding)
-    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    sender = _sender(message.from_email, encoding)
+    recipients = [_recipient(address, encoding) for address in message.recipients()]
     smtp.sendmail(sender, recipients, as_bytes(message))
+
+
+# An address Django's sanitize_address returns unchanged: ASCII local@domain, no name.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z")
+
+
+def _recipient(address: str, encoding: str) -> str:
+    """sanitize_address, without its (slow) header parser for a plain address."""
+    return address if _PLAIN_ADDRESS.match(address) else sanitize_address(address, encoding)
+
+
+@functools.lru_cache(maxsize=256)
+def _sender(address: str, encoding: str) -> str:
+    """sanitize_address of a From address: a few per campaign, so remembered."""
+    return sanitize_address(address, encoding)
 
 
 NO_RATE_SLOT = "not sent: the relay's rate limit left no slot before the batch's time limit"

@@ -80,3 +80,22 @@ def test_a_boundary_found_in_the_text_falls_back_to_the_generator(monkeypatch):
     raw = as_bytes(message)
     assert b'boundary="herald-0000000000000000"' not in raw
     assert _parsed(raw) == _parsed(_standard(message))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ada@example.test",
+        "a.b+c@x-y.example.co",
+        "Ada <ada@example.test>",
+        "ada@exämple.test",
+        "ada@localhost",
+        '"a b"@x.test',
+    ],
+)
+def test_recipients_are_sanitized_as_django_does(address):
+    from django.core.mail.message import sanitize_address  # noqa: PLC0415 — the reference
+
+    from messaging.channels.email import _recipient  # noqa: PLC0415 — private helper
+
+    assert _recipient(address, "utf-8") == sanitize_address(address, "utf-8")
