@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from campaigns.models import PUSH_CHANNELS, Campaign, Channel, ConversionEvent, MessageVariation
 
@@ -139,6 +139,25 @@ class VariationRow:
         return self._get("bounce_hard") + self._get("bounce_soft")
 
     @property
+    def failed(self) -> int:
+        """Attempts the provider refused or that could not reach it (not bounces)."""
+        return self._get("failed")
+
+    @property
+    def skipped(self) -> int:
+        """Profiles of the audience not sent to: no address or token, unsubscribed, aborted."""
+        return self._get("skipped")
+
+    @property
+    def sandboxed(self) -> int:
+        """Messages the sandbox took (no provider configured): never sent, never delivered."""
+        return self._get("sandboxed")
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.bounces or self.failed)
+
+    @property
     def recipients(self) -> int:
         # Unique recipients (spec §1.8): profiles sent the message, except Content Cards,
         # where only a profile that viewed the card counts (services._unique_metrics).
@@ -192,16 +211,53 @@ class CampaignResults:
 
     @property
     def has_data(self) -> bool:
-        return bool(self.total.sends or self.total.recipients or self.total.unique_opens)
+        t = self.total
+        return bool(t.sends or t.recipients or t.unique_opens or t.failed or t.bounces
+                    or t.skipped or t.sandboxed)
+
+    @property
+    def has_sandbox(self) -> bool:
+        return bool(self.total.sandboxed)
+
+    @property
+    def only_sandbox(self) -> bool:
+        """Everything so far went to the sandbox: nothing really left Herald."""
+        return bool(self.total.sandboxed) and not self.total.sends
 
 
 def _conversion_cells(totals: dict[str, Any], events: list[ConversionEvent],
-                      recipients: int) -> list[dict[str, Any]]:
+                      recipients: int, profiles: dict[int, int] | None = None
+                      ) -> list[dict[str, Any]]:
+    """One cell per conversion event: count (once per profile and channel, as Braze counts),
+    rate (count ÷ unique recipients) and `profiles`, the distinct profiles converting.
+
+    Within one variation (one channel) both counts agree; the Total row passes `profiles`
+    read from the conversions, where a profile converting on two channels is one profile.
+    """
     cells = []
     for event in events:
         count = totals.get(event.metric_name) or 0
-        cells.append({"event": event, "count": count, "rate": _rate(count, recipients)})
+        cells.append({"event": event, "count": count, "rate": _rate(count, recipients),
+                      "profiles": count if profiles is None else profiles.get(event.position, 0)})
     return cells
+
+
+def converting_profiles(*, campaign: Campaign, start: date | None = None,
+                        end: date | None = None, send_id: str | None = None) -> dict[int, int]:
+    """Distinct profiles converting per conversion event position, whatever the channel.
+
+    Dated as the rollups' `conversions*` are: on the day of the conversion (UTC).
+    """
+    rows = Conversion.objects.filter(campaign=campaign)
+    if start:
+        rows = rows.filter(converted_at__gte=datetime.combine(start, datetime.min.time(), UTC))
+    if end:
+        rows = rows.filter(converted_at__lt=datetime.combine(end + timedelta(days=1),
+                                                             datetime.min.time(), UTC))
+    if send_id:
+        rows = rows.filter(send_id=send_id)
+    return dict(rows.values("position").annotate(n=Count("profile", distinct=True))
+                .values_list("position", "n").order_by())
 
 
 def rollup_days(*, campaign: Campaign, start: date | None = None, end: date | None = None,
@@ -284,7 +340,12 @@ def variation_results(*, campaign: Campaign, start: date | None = None, end: dat
         day["first_recipients"] for day in campaign_recipient_days(
             campaign=campaign, start=start, end=end, send_id=send_id).values())
     total = VariationRow(variation=None, totals=grand)
-    total.conversions = _conversion_cells(grand, events, total.recipients)
+    # Conversions add up per channel (Braze's count: each channel is its own opportunity);
+    # beside them, the Total says how many distinct profiles that is. Revenue needs no
+    # such care: each purchase is credited once, to one variation (services.purchases_record).
+    profiles = converting_profiles(campaign=campaign, start=start, end=end,
+                                   send_id=send_id) if events else {}
+    total.conversions = _conversion_cells(grand, events, total.recipients, profiles)
 
     # A/B: within each channel, compare every variant with the first one on the
     # primary conversion rate (conversions A ÷ unique recipients).
@@ -317,6 +378,8 @@ CHART_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "unique_opens": ("Unique opens", ("unique_opens", "unique_impressions")),
     "unique_clicks": ("Unique clicks", ("unique_clicks",)),
     "unsubscribes": ("Unsubscribes", ("unsubscribes",)),
+    "failed": ("Bounces and failures", ("bounce_hard", "bounce_soft", "failed")),
+    "skipped": ("Skipped", ("skipped",)),
     "conversions": ("Conversions (primary)", ("conversions",)),
     "revenue": ("Revenue", ("revenue",)),
 }
@@ -343,35 +406,49 @@ def daily_series(*, variations: list[MessageVariation], days: list[dict[str, Any
 
 
 def _channel_metrics(channel: str, r: dict[str, Any], *, send_series: bool) -> dict[str, Any]:
+    """One variation's day in Braze's field names for its channel (spec §5.1).
+
+    Unsuccessful messages go where Braze reports them: email and push `bounces` (every
+    message that did not get through: bounced, or refused or unreachable provider),
+    SMS `rejected` (carrier bounces) and `delivery_failed`, webhook `errors`; the push
+    send series splits `undelivered` (= `bounces`) and `delivery_failed`. Herald adds
+    `skipped` (audience members not sent to: no address or token, unsubscribed, aborted)
+    and `sandboxed` (taken by the sandbox, no provider configured) to every channel:
+    neither is ever counted in `sent` or `delivered`.
+    """
     g = lambda name: r.get(name) or 0  # noqa: E731
-    bounces = g("bounce_hard") + g("bounce_soft")
+    bounced = g("bounce_hard") + g("bounce_soft")
+    unsuccessful = bounced + g("failed")
+    metrics: dict[str, Any]
     if channel == Channel.EMAIL:
-        return {"sent": g("sent"), "delivered": g("delivered"), "opens": g("opens"),
-                "unique_opens": g("unique_opens"), "clicks": g("clicks"),
-                "unique_clicks": g("unique_clicks"), "unsubscribes": g("unsubscribes"),
-                "bounces": bounces, "reported_spam": g("reported_spam"),
-                # Herald's own addition: opens made by privacy proxies, not counted above.
-                "machine_opens": g("machine_opens")}
-    if channel in PUSH_CHANNELS:
+        metrics = {"sent": g("sent"), "delivered": g("delivered"), "opens": g("opens"),
+                   "unique_opens": g("unique_opens"), "clicks": g("clicks"),
+                   "unique_clicks": g("unique_clicks"), "unsubscribes": g("unsubscribes"),
+                   "bounces": unsuccessful, "reported_spam": g("reported_spam"),
+                   # Herald's own addition: opens made by privacy proxies, not counted above.
+                   "machine_opens": g("machine_opens")}
+    elif channel in PUSH_CHANNELS:
         metrics = {"sent": g("sent"), "direct_opens": g("direct_opens"),
-                   "total_opens": g("direct_opens"), "bounces": bounces,
+                   "total_opens": g("direct_opens"), "bounces": unsuccessful,
                    "body_clicks": g("clicks")}
         if send_series:
-            metrics.update(delivered=g("delivered"), undelivered=bounces + g("failed"),
+            metrics.update(delivered=g("delivered"), undelivered=unsuccessful,
                            delivery_failed=g("failed"))
-        return metrics
-    if channel == Channel.SMS:
-        return {"sent": g("sent"), "sent_to_carrier": g("sent"), "delivered": g("delivered"),
-                "rejected": bounces, "delivery_failed": g("failed"), "clicks": g("clicks"),
-                "opt_out": g("opt_outs"), "help": g("helps")}
-    if channel == Channel.WEBHOOK:
-        return {"sent": g("sent"), "errors": g("failed") + bounces}
-    if channel == Channel.CONTENT_CARD:
-        return {"sent": g("sent"), "total_impressions": g("impressions"),
-                "unique_impressions": g("unique_impressions"), "total_clicks": g("clicks"),
-                "unique_clicks": g("unique_clicks"), "total_dismissals": g("dismissals"),
-                "unique_dismissals": g("unique_dismissals")}
-    return {"sent": g("sent")}
+    elif channel == Channel.SMS:
+        metrics = {"sent": g("sent"), "sent_to_carrier": g("sent"), "delivered": g("delivered"),
+                   "rejected": bounced, "delivery_failed": g("failed"), "clicks": g("clicks"),
+                   "opt_out": g("opt_outs"), "help": g("helps")}
+    elif channel == Channel.WEBHOOK:
+        metrics = {"sent": g("sent"), "errors": unsuccessful}
+    elif channel == Channel.CONTENT_CARD:
+        metrics = {"sent": g("sent"), "total_impressions": g("impressions"),
+                   "unique_impressions": g("unique_impressions"), "total_clicks": g("clicks"),
+                   "unique_clicks": g("unique_clicks"), "total_dismissals": g("dismissals"),
+                   "unique_dismissals": g("unique_dismissals")}
+    else:
+        metrics = {"sent": g("sent")}
+    metrics.update(skipped=g("skipped"), sandboxed=g("sandboxed"))
+    return metrics
 
 
 def _conversion_fields(r: dict[str, Any], positions: list[int]) -> dict[str, Any]:

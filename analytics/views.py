@@ -115,6 +115,24 @@ def campaign_results(request: HtmxRequest, campaign_id: UUID) -> HttpResponse:
     return response
 
 
+# The CSV's fixed columns. `failed` (refused, or provider unreachable), `skipped` (not sent:
+# no address or token, unsubscribed, aborted) and `sandboxed` (no provider: reached nobody)
+# are never part of `sends` or `deliveries`.
+CSV_HEADER = [
+    "message_variation_id", "channel", "variant", "sends", "deliveries", "delivery_rate",
+    "bounces", "failed", "skipped", "sandboxed", "unique_recipients", "unique_opens",
+    "open_rate", "unique_clicks", "click_rate", "unsubscribes",
+]
+
+
+def _csv_event_columns(events: list) -> list[str]:
+    """Per conversion event: count (per channel, as Braze), rate, distinct profiles; revenue."""
+    return ([f"{e.metric_name} ({e.get_kind_display()})" for e in events]
+            + [f"{e.metric_name}_rate" for e in events]
+            + [f"{e.metric_name}_profiles" for e in events]
+            + ["revenue"])
+
+
 @login_required
 @require_GET
 def campaign_results_csv(request: HttpRequest, campaign_id: UUID) -> HttpResponse:
@@ -125,14 +143,7 @@ def campaign_results_csv(request: HttpRequest, campaign_id: UUID) -> HttpRespons
     filename = f"results-{campaign.api_id}-{context['start']}-{context['end']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    events = results.conversion_events
-    writer.writerow(
-        ["message_variation_id", "channel", "variant", "sends", "deliveries", "delivery_rate",
-         "bounces", "unique_recipients", "unique_opens", "open_rate", "unique_clicks",
-         "click_rate", "unsubscribes"]
-        + [f"{e.metric_name} ({e.get_kind_display()})" for e in events]
-        + [f"{e.metric_name}_rate" for e in events]
-        + ["revenue"])
+    writer.writerow(CSV_HEADER + _csv_event_columns(results.conversion_events))
 
     def rate(value: float | None) -> str:
         return "" if value is None else f"{value:.4f}"
@@ -143,11 +154,12 @@ def campaign_results_csv(request: HttpRequest, campaign_id: UUID) -> HttpRespons
             [str(variation.api_id) if variation else "",
              variation.export_channel if variation else "",
              variation.name if variation else "Total",
-             row.sends, row.deliveries, rate(row.delivery_rate), row.bounces, row.recipients,
-             row.unique_opens, rate(row.open_rate), row.unique_clicks, rate(row.click_rate),
-             row.unsubscribes]
+             row.sends, row.deliveries, rate(row.delivery_rate), row.bounces, row.failed,
+             row.skipped, row.sandboxed, row.recipients, row.unique_opens, rate(row.open_rate),
+             row.unique_clicks, rate(row.click_rate), row.unsubscribes]
             + [cell["count"] for cell in row.conversions]
             + [rate(cell["rate"]) for cell in row.conversions]
+            + [cell["profiles"] for cell in row.conversions]
             + [f"{row.revenue:.2f}"])
     return response
 

@@ -270,10 +270,17 @@ def run_phase(
     transactional_pks = set(
         harness.dispatch_pks(DATABASE_URL, [dispatch_id for _, dispatch_id in sender.sent]).values()
     )
+    # A shard task names its shard, not its dispatch: map shards to their dispatch.
+    with harness.pg_connect(DATABASE_URL) as connection:
+        shard_dispatch = dict(
+            connection.execute("SELECT id, dispatch_id FROM messaging_dispatchshard").fetchall()
+        )
     for record in harness.task_records(REDIS_URL):
         args_ = record.get("args") or []
         first = args_[0] if isinstance(args_, list) and args_ else None
         first = (record.get("kwargs") or {}).get("dispatch_pk", first)
+        if record.get("task", "").endswith("dispatch_shard_task"):
+            first = shard_dispatch.get(first, first)
         if first in transactional_pks or first in warm_pks:
             continue
         worker = record["worker"].split("@")[0]

@@ -18,12 +18,15 @@ app.autodiscover_tasks(["messaging.tracking"])
 
 # Every periodic task of Herald, in one place.
 app.conf.beat_schedule = {
-    # Every minute, re-enqueue dispatches still queued after DISPATCH_SWEEP_AFTER_MINUTES
-    # (default 5): their task message was lost, e.g. while the broker was down. It also
-    # deletes Idempotency-Key answers older than 24 hours.
+    # Every minute, on its own queue: deliveries and shards whose worker died (stale
+    # heartbeat) go back to pending and are enqueued again; dispatches and shards whose
+    # task message never reached the broker, or that a Redis restart lost, are enqueued
+    # again (messaging.delivery.sweeper). It also deletes Idempotency-Key answers older
+    # than 24 hours.
     "dispatch-sweep": {
         "task": "messaging.tasks.dispatch_sweep_task",
         "schedule": 60.0,
+        "options": {"queue": "sweeper"},
     },
     # Opens and clicks wait as raw hits until folded into the rollups. Each hit queues a
     # fold within a second; this one catches any fold whose task message was lost.

@@ -140,6 +140,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A dead Redis must fail fast: the API edge then falls back to the database
+            # and stops rate limiting (messaging/access/cache_outage.py). redis-py waits
+            # forever by default; these reach its connection pool.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -233,6 +237,30 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Queues (messaging.tasks): `transactional` for sends to a few listed recipients (and
+# every small task), `bulk` for the shards of broadcasts and segments, `sweeper` for the
+# periodic sweep, so none waits behind a broadcast's backlog. A worker started without -Q
+# consumes all three; production runs a dedicated `-Q transactional` worker as well.
+CELERY_TASK_QUEUES = {
+    "sweeper": {"exchange": "sweeper", "routing_key": "sweeper"},
+    "transactional": {"exchange": "transactional", "routing_key": "transactional"},
+    "bulk": {"exchange": "bulk", "routing_key": "bulk"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "transactional"
+CELERY_TASK_ROUTES = {
+    "messaging.tasks.dispatch_shard_task": {"queue": "bulk"},
+    "messaging.tasks.dispatch_sweep_task": {"queue": "sweeper"},
+}
+# A task taken but not acknowledged (acks_late) goes back to the queue after this many
+# seconds: longer than the longest task, including a retry's countdown (at most 600 s)
+# that the worker holds unacknowledged until it is due.
+# "priority": a free worker takes from the queues in the order above (Redis BRPOP lists
+# them in that order) instead of round-robin, so a transactional send waits for at most
+# the shard running now, never behind a bulk backlog.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200),
+    "queue_order_strategy": "priority",
+}
 
 # --- Herald -------------------------------------------------------------------------
 
@@ -278,11 +306,21 @@ HERALD_PROVIDER_CA_BUNDLE = env("HERALD_PROVIDER_CA_BUNDLE", "")
 # HS256 secret shared with the customer's backend, which signs per-profile tokens
 # (`sub` = external_id) for apps reading GET /content_cards/sdk/feed. Unset: that feed is off.
 CONTENT_CARD_JWT_SECRET = env("CONTENT_CARD_JWT_SECRET", "")
-# Dispatches still queued after this many minutes are re-enqueued by the sweeper task.
+# Dispatches still queued after this many minutes are re-enqueued by the sweeper task
+# (a last resort: a dispatch whose message could not be published, or that Redis lost in
+# a restart, is re-enqueued at the sweeper's next run).
 DISPATCH_SWEEP_AFTER_MINUTES = env_int("DISPATCH_SWEEP_AFTER_MINUTES", 5)
-# Deliveries still "sending" after this many minutes lost their worker: the sweeper fails
-# them (never resends). Keep it well above the slowest provider batch.
-DELIVERY_ABANDONED_AFTER_MINUTES = env_int("DELIVERY_ABANDONED_AFTER_MINUTES", 15)
+# The delivery engine (messaging.delivery): profiles per shard (one task each), rows
+# claimed and sent together, seconds an adapter gets per chunk, how often in-flight rows
+# and running shards refresh their heartbeat, and after how long without one the sweeper
+# takes them as lost (their worker died) and puts them back to pending.
+DISPATCH_SHARD_SIZE = env_int("DISPATCH_SHARD_SIZE", 2000)
+# Dispatches to at most this many listed recipients go to the `transactional` queue.
+DISPATCH_TRANSACTIONAL_MAX = env_int("DISPATCH_TRANSACTIONAL_MAX", 50)
+DELIVERY_CHUNK_SIZE = env_int("DELIVERY_CHUNK_SIZE", 200)
+DELIVERY_CHUNK_SECONDS = env_int("DELIVERY_CHUNK_SECONDS", 30)
+DELIVERY_HEARTBEAT_SECONDS = env_int("DELIVERY_HEARTBEAT_SECONDS", 5)
+DELIVERY_STALE_SECONDS = env_int("DELIVERY_STALE_SECONDS", 60)
 
 # --- Channel adapters: concurrency, time limits, rate limits (messaging/delivery/registry.py)
 
@@ -311,11 +349,9 @@ DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 32)
 DELIVERY_PER_HOST_CONCURRENCY = env_int("DELIVERY_PER_HOST_CONCURRENCY", 8)
 # SMTP connections (and sender threads) per worker process, reused between batches.
 DELIVERY_SMTP_CONNECTIONS = env_int("DELIVERY_SMTP_CONNECTIONS", 4)
-# A batch starts no send after this many seconds (those left are retried later, as not
-# attempted); a request in flight then runs on to its own timeout (webhooks:
-# WEBHOOK_TIMEOUT_SECONDS, providers 10-15 s, SMTP: EMAIL_TIMEOUT per command). Keep it,
-# plus those timeouts, well under DELIVERY_ABANDONED_AFTER_MINUTES.
-DELIVERY_BATCH_SECONDS = env_int("DELIVERY_BATCH_SECONDS", 60)
+# (The time limit of a chunk is DELIVERY_CHUNK_SECONDS above: sends not started by then
+# are retried later as not attempted; one in flight runs on to its own timeout —
+# WEBHOOK_TIMEOUT_SECONDS, 10-15 s for providers, EMAIL_TIMEOUT per SMTP command.)
 # Messages per second, by kind: "smtp" (per relay, EMAIL_HOST:EMAIL_PORT), "twilio" (per
 # account SID), "apns", "fcm", "adm", "webpush" (per push app's channel configuration).
 # 0 or absent: unlimited. Shared by every worker when the cache is Redis (REDIS_URL),

@@ -17,6 +17,7 @@ from .models import (
     ContentCard,
     Delivery,
     Dispatch,
+    DispatchShard,
     EmailSubscriptionState,
     IdempotencyRecord,
     Profile,
@@ -152,6 +153,17 @@ class DispatchAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "api_key")
     raw_id_fields = ("campaign", "api_key")
     readonly_fields = ("dispatch_id", "created_at", "started_at", "finished_at")
+
+
+@admin.register(DispatchShard)
+class DispatchShardAdmin(admin.ModelAdmin):
+    list_display = ("dispatch", "index", "pk_from", "pk_to", "status", "attempts",
+                    "heartbeat_at", "enqueued_at")
+    list_filter = ("status",)
+    search_fields = ("dispatch__dispatch_id",)
+    list_select_related = ("dispatch",)
+    raw_id_fields = ("dispatch",)
+    readonly_fields = ("created_at", "finished_at")
 
 
 @admin.register(Delivery)

@@ -7,6 +7,9 @@ before May 2020 — as `api_key` in the query string or the JSON body (spec §2.
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -16,6 +19,9 @@ from django.utils import timezone
 from config.api import ApiError
 
 from ..models import ApiKey
+from .cache_outage import CacheUnavailable, cache_call
+
+log = logging.getLogger("herald.cache")
 
 # Braze's 401s carry the rate-limit headers, empty, as the key is unknown (spec §2.5).
 EMPTY_RATE_HEADERS = {"X-RateLimit-Limit": "", "X-RateLimit-Remaining": "", "X-RateLimit-Reset": ""}
@@ -54,8 +60,24 @@ def key_cache_key(prefix: str) -> str:
 
 
 def forget_key(prefix: str) -> None:
-    """Drop a key's cached lookup (called when a key is created or revoked)."""
-    cache.delete(key_cache_key(prefix))
+    """Drop a key's cached lookup (called when a key is created or revoked).
+
+    With the cache unreachable there is nothing to drop now: lookups read the database
+    meanwhile. A cache that comes back with its old data (persistence on, an outage
+    shorter than KEY_CACHE_SECONDS) may still hold the entry until it expires, at most
+    KEY_CACHE_SECONDS: that is logged as an error, as it can delay a revocation.
+    """
+    try:
+        cache_call("forgetting a cached API key", lambda: cache.delete(key_cache_key(prefix)),
+                   always_try=True)
+    except CacheUnavailable:
+        log.error("cache unreachable: the cached lookup of API key %s… could not be dropped; "
+                  "it expires within %d s of the cache's return", prefix, KEY_CACHE_SECONDS)
+
+
+def _key_row(prefix: str) -> dict | None:
+    return (ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+            .values("id", "name", "digest", "permissions", "allowed_networks").first())
 
 
 def _lookup(prefix: str) -> ApiKey | None:
@@ -63,14 +85,22 @@ def _lookup(prefix: str) -> ApiKey | None:
 
     NOTE: revocation through the service (dashboard, admin action) clears the entry at
     once; a row changed behind its back (raw SQL, shell) is seen within KEY_CACHE_SECONDS.
+    With the cache unreachable every lookup reads the database (one indexed query).
     """
-    cached = cache.get(key_cache_key(prefix))
-    if cached is None:
-        row = (ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
-               .values("id", "name", "digest", "permissions", "allowed_networks").first())
-        # Misses are cached too ({}), so a flood of made-up keys costs no queries.
-        cached = row or {}
-        cache.set(key_cache_key(prefix), cached, KEY_CACHE_SECONDS)
+    cache_key = key_cache_key(prefix)
+    try:
+        cached = cache_call("an API key lookup", lambda: cache.get(cache_key))
+    except CacheUnavailable:
+        cached = _key_row(prefix) or {}
+    else:
+        if cached is None:
+            # Misses are cached too ({}), so a flood of made-up keys costs no queries.
+            cached = _key_row(prefix) or {}
+            try:
+                cache_call("caching an API key lookup",
+                           lambda: cache.set(cache_key, cached, KEY_CACHE_SECONDS))
+            except CacheUnavailable:
+                pass  # read from the database again next time
     if not cached:
         return None
     api_key = ApiKey(prefix=prefix, **cached)
@@ -94,8 +124,32 @@ def check_permission(api_key: ApiKey, permission: str) -> None:
         raise ApiError(403, "Access Denied", [f"this API key lacks the {permission} permission"])
 
 
+# Without the cache, each process throttles its own last_used_at writes (monotonic time
+# of the last write per key): N processes write at most N times per key and minute.
+_local_touches: dict[int, float] = {}
+_local_touches_lock = threading.Lock()
+
+
+def _touch_locally(api_key: ApiKey) -> bool:
+    now = time.monotonic()
+    with _local_touches_lock:
+        last = _local_touches.get(api_key.pk)
+        if last is not None and now - last < LAST_USED_RESOLUTION.total_seconds():
+            return False
+        if len(_local_touches) > 10_000:  # bounded: keys are few, but never grow forever
+            _local_touches.clear()
+        _local_touches[api_key.pk] = now
+        return True
+
+
 def touch(api_key: ApiKey) -> None:
     """Record that the key was used (at most once per key and LAST_USED_RESOLUTION)."""
-    # add() succeeds for one request per key and minute: that one writes last_used_at.
-    if cache.add(f"apikey-used:{api_key.prefix}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+    seconds = int(LAST_USED_RESOLUTION.total_seconds())
+    try:
+        # add() succeeds for one request per key and minute: that one writes last_used_at.
+        due = cache_call("throttling last_used_at",
+                         lambda: cache.add(f"apikey-used:{api_key.prefix}", 1, seconds))
+    except CacheUnavailable:
+        due = _touch_locally(api_key)
+    if due:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())

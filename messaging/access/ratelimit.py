@@ -2,6 +2,11 @@
 
 Windows are aligned on the clock (the hour starts on the hour), as Braze's recorded
 X-RateLimit-Reset shows (spec §2.5).
+
+With the cache unreachable, requests are allowed (a Redis outage must not take the API
+down) and the answer says so in Braze's own terms: `X-RateLimit-Limit` and
+`X-RateLimit-Reset` as usual, `X-RateLimit-Remaining` empty, as Braze sends it on a 401,
+so any client written against Braze already copes with it. cache_outage logs the outage.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from config.api import ApiError
+
+from .cache_outage import CacheUnavailable, cache_call
+
+# X-RateLimit-Remaining while the counters cannot be read (the cache is unreachable).
+UNKNOWN_REMAINING = ""
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,12 @@ def hit(*, key_id: int, scope: str, cost: int = 1) -> dict[str, str]:
     window_start = now - now % limit.seconds
     reset = window_start + limit.seconds
     cache_key = f"rl:{scope}:{key_id}:{window_start}"
-    # add() is atomic and only sets a missing key; incr() is atomic on Redis.
-    cache.add(cache_key, 0, timeout=limit.seconds + 5)
     try:
-        used = cache.incr(cache_key, cost)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, cost, timeout=limit.seconds + 5)
-        used = cost
+        used = cache_call("counting a rate limit",
+                          lambda: _count(cache_key, cost, limit.seconds + 5))
+    except CacheUnavailable:
+        return {"X-RateLimit-Limit": str(limit.requests),
+                "X-RateLimit-Remaining": UNKNOWN_REMAINING, "X-RateLimit-Reset": str(reset)}
     headers = {
         "X-RateLimit-Limit": str(limit.requests),
         "X-RateLimit-Remaining": str(max(limit.requests - used, 0)),
@@ -65,3 +74,14 @@ def hit(*, key_id: int, scope: str, cost: int = 1) -> dict[str, str]:
     if used > limit.requests:
         raise ApiError(429, "Rate Limited", headers={**headers, "Retry-After": str(reset - now)})
     return headers
+
+
+def _count(cache_key: str, cost: int, timeout: int) -> int:
+    """Add `cost` to the window's counter; return the new count."""
+    # add() is atomic and only sets a missing key; incr() is atomic on Redis.
+    cache.add(cache_key, 0, timeout=timeout)
+    try:
+        return cache.incr(cache_key, cost)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, cost, timeout=timeout)
+        return cost

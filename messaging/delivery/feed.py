@@ -15,7 +15,9 @@ from ..services.content_cards import content_card_create
 class FeedWriter:
     name = "feed"
 
-    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
+    def send_batch(
+        self, items: list[Outgoing], deadline: float | None = None
+    ) -> list[Outcome]:
         outcomes = []
         for item in items:
             card = content_card_create(message_id=item.message_id, payload=item.payload)

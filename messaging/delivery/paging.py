@@ -1,8 +1,9 @@
 """The profiles a dispatch targets, counted, and walked in pages.
 
-The audience is walked by primary key in fixed-size pages (keyset pagination: no OFFSET,
-no big result set), so a broadcast to millions never sits in memory whole, and a page
-read again after a crash is the same page.
+The audience is cut into shards (primary-key ranges of DISPATCH_SHARD_SIZE profiles,
+`shard_bounds`) when the dispatch is planned, and each shard is walked by primary key in
+fixed-size pages (keyset pagination: no big result set), so a broadcast to millions never
+sits in memory whole, and a page read again after a crash is the same page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from analytics.selectors import segment_profile_ids
 from ..audience import audience_matches, audience_needs_python, audience_q
 from ..models import Dispatch, Profile, UserAlias
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 
 
 def audience_queryset(dispatch: Dispatch) -> QuerySet[Profile]:
@@ -81,3 +82,23 @@ def audience_batches(
             if not batch:
                 continue
         yield batch
+
+
+def shard_bounds(profiles: QuerySet[Profile], size: int) -> list[tuple[int, int]]:
+    """(pk_from, pk_to] ranges of about `size` profiles each, covering the audience.
+
+    One indexed lookup per shard (the pk `size` places further), never the pks themselves:
+    planning a broadcast to millions reads a few thousand values."""
+    ordered = profiles.order_by("pk").values_list("pk", flat=True)
+    bounds: list[tuple[int, int]] = []
+    last = 0
+    while True:
+        edge = list(ordered.filter(pk__gt=last)[size - 1 : size])
+        if edge:
+            bounds.append((last, edge[0]))
+            last = edge[0]
+            continue
+        tail = list(profiles.filter(pk__gt=last).order_by("-pk").values_list("pk", flat=True)[:1])
+        if tail:
+            bounds.append((last, tail[0]))
+        return bounds

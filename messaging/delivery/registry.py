@@ -16,7 +16,7 @@ read no delivery settings themselves):
   Redis, so they hold across worker processes, else counted per process;
 - the email adapter and its pool of SMTP connections (DELIVERY_SMTP_CONNECTIONS).
 Provider adapters keep OAuth tokens and signed JWTs, so they are cached per configuration
-and rebuilt when it is saved again. `batch_deadline()` is the time limit of one batch.
+and rebuilt when it is saved again. The time limit of a batch is the caller's (send.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import json
 import os
 import ssl
 import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,12 +76,6 @@ def concurrency() -> int:
 
 def per_host_concurrency() -> int:
     return max(1, int(getattr(settings, "DELIVERY_PER_HOST_CONCURRENCY", 8)))
-
-
-def batch_deadline() -> float:
-    """The `time.monotonic()` by which a batch starting now must have started every send
-    (DELIVERY_BATCH_SECONDS); a request in flight then runs on to its own timeout."""
-    return time.monotonic() + float(getattr(settings, "DELIVERY_BATCH_SECONDS", 60))
 
 
 def _verify() -> ssl.SSLContext | bool:

@@ -2,20 +2,26 @@
 
 The email's tracking is prepared here (signed links, open pixel, unsubscribe headers;
 messaging.tracking.links), so the adapter only sends what it is handed. An adapter that
-raises does not strand the claimed rows: the whole batch is answered "retry".
+raises does not strand the claimed rows: the whole chunk is answered "retry" (and when
+it raised before the rows were marked started, they count as never attempted).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+
+from django.conf import settings
 
 from campaigns.models import Channel
 
 from ..channels.base import ChannelAdapter, Outcome, Outgoing, Result
 from ..models import Delivery
 from ..tracking.links import instrument_email, unsubscribe_headers
-from . import registry, routing
-from .outcomes import delivery_record_outcome
+from . import failpoints, routing
+from .claims import attempt_start
+from .heartbeat import Heartbeat
+from .outcomes import outcomes_record
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +42,39 @@ def outgoing(delivery: Delivery) -> Outgoing:
     return item
 
 
-def deliveries_send(*, channel: str, claimed: list[Delivery], give_up: bool) -> int:
-    """Send the claimed rows of one channel and record each outcome; returns how many wait
-    for a retry. `give_up`: the last attempt, temporary failures become final."""
+def deliveries_send(
+    *, channel: str, claimed: list[Delivery], give_up: bool, shard_pk: int | None = None
+) -> int:
+    """Send one claimed chunk of a channel and record its outcomes; returns how many rows
+    wait for a retry. `give_up`: the last attempt, temporary failures become final.
+
+    The chunk is marked "attempt started" just before the adapter call, gets a deadline
+    (DELIVERY_CHUNK_SECONDS), and its heartbeat is kept fresh while the adapter works."""
     if not claimed:
         return 0
     items = [outgoing(d) for d in claimed]
     adapter: ChannelAdapter | None = None
+    attempted = False
     try:
         adapter = routing.adapter_for(channel, items)
-        outcomes = adapter.send_batch(items, deadline=registry.batch_deadline())
+        pks = [d.pk for d in claimed]
+        attempt_start(pks)
+        attempted = True
+        deadline = time.monotonic() + settings.DELIVERY_CHUNK_SECONDS
+        with Heartbeat(
+            delivery_pks=pks, shard_pk=shard_pk, every=settings.DELIVERY_HEARTBEAT_SECONDS
+        ):
+            outcomes = adapter.send_batch(items, deadline=deadline)
+        failpoints.attempts_sent(len(items))
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand claimed rows
         log.exception("adapter %s failed on a batch", getattr(adapter, "name", channel))
         outcomes = [Outcome(Result.RETRY, f"adapter error: {exc}")] * len(items)
     provider = getattr(adapter, "name", channel)
-    retry = 0
-    for delivery, outcome in zip(claimed, outcomes, strict=True):
-        delivery_record_outcome(
-            delivery=delivery, outcome=outcome, provider=provider, give_up=give_up
-        )
-        retry += outcome.result == Result.RETRY and not give_up
-    return retry
+    return outcomes_record(
+        dispatch_pk=claimed[0].dispatch_id,
+        rows=claimed,
+        outcomes=outcomes,
+        provider=provider,
+        give_up=give_up,
+        attempted=attempted,
+    ).retry

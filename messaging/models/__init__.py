@@ -1,7 +1,14 @@
 """Messaging models, one module per subject; import them from `messaging.models`."""
 
 from .apps import App
-from .dispatch import ContentCard, Delivery, Dispatch, IdempotencyRecord, SendIdentifier
+from .dispatch import (
+    ContentCard,
+    Delivery,
+    Dispatch,
+    DispatchShard,
+    IdempotencyRecord,
+    SendIdentifier,
+)
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
@@ -12,6 +19,7 @@ __all__ = [
     "ContentCard",
     "Delivery",
     "Dispatch",
+    "DispatchShard",
     "EmailSubscriptionState",
     "IdempotencyRecord",
     "Permission",

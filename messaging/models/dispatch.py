@@ -43,6 +43,14 @@ class Dispatch(models.Model):
         RUNNING = "running", "Delivering"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The queues of messaging.tasks (config/settings.py CELERY_TASK_QUEUES).
+    class Queue(models.TextChoices):
+        TRANSACTIONAL = "transactional", "Transactional"
+        BULK = "bulk", "Bulk"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     dispatch_id = models.CharField(max_length=32, unique=True, default=new_dispatch_id)
     api_key = models.ForeignKey(
@@ -60,13 +68,30 @@ class Dispatch(models.Model):
     # Audience size counted when delivery starts (a broadcast's is unknown before).
     recipients_total = models.PositiveIntegerField(default=0)
     recipients_resolved = models.PositiveIntegerField(default=0)
+    # Progress, moved by F() increments as chunks are recorded (never recounted).
+    # delivered: real deliveries (the sandbox's are `sandboxed_count`); failed includes
+    # bounced (`bounced_count` is the bounced part); resent: rows sent again after their
+    # worker died mid-attempt (same message_id).
     delivered_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    bounced_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
+    sandboxed_count = models.PositiveIntegerField(default=0)
+    resent_count = models.PositiveIntegerField(default=0)
+    # Which Celery queue its tasks go to: transactional (few explicit recipients) or bulk.
+    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.TRANSACTIONAL)
+    # Set when the task message could not be published (broker down at accept time): the
+    # sweeper publishes it at its next run.
+    needs_enqueue = models.BooleanField(default=False)
+    # Shards planned for the audience; the dispatch is done when every one is.
+    shards_total = models.PositiveIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -75,6 +100,55 @@ class Dispatch(models.Model):
 
     def __str__(self) -> str:
         return self.dispatch_id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class DispatchShard(models.Model):
+    """One primary-key range of a dispatch's audience, delivered by one task at a time.
+
+    A shard is claimed by the task that moves it to `running` (a conditional UPDATE) and
+    keeps `heartbeat_at` fresh while it works; one whose heartbeat went stale lost its
+    worker and is put back to `pending` by the sweeper. Running a shard twice is safe:
+    rows are unique and claimed before they are sent (messaging.delivery.shards).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveIntegerField()
+    # Profiles with pk_from < pk <= pk_to.
+    pk_from = models.BigIntegerField()
+    pk_to = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When its task message was last published (null: never, e.g. the broker was down).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dispatch", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["dispatch", "index"], name="one_shard_per_index")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                name="shard_unfinished",
+                condition=models.Q(status__in=["pending", "running"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_id}#{self.index}"
 
 
 class IdempotencyRecord(models.Model):
@@ -101,8 +175,10 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        # Claimed by a worker that is handing it to the provider right now. A row left
-        # here by a crashed worker is never retried: better one lost than one sent twice.
+        # Claimed by a worker that is handing it to the provider right now; the worker
+        # keeps `updated_at` fresh (a heartbeat) while it does. A row whose heartbeat went
+        # stale lost its worker: the sweeper puts it back to pending, and it is sent again
+        # with the same message_id (counted in `resends` when its attempt had started).
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
@@ -136,6 +212,10 @@ class Delivery(models.Model):
     provider = models.CharField(max_length=32, blank=True)
     provider_response = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Set just before the row is handed to its adapter; a row found in `sending` with
+    # this set may have reached the receiver, so its resend is counted.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    resends = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

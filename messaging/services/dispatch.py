@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -277,8 +277,9 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
 
 def _enqueue(dispatch_pk: int) -> None:
     try:
-        # Fail fast when the broker is down: the dispatch is committed, and the sweeper
-        # re-enqueues dispatches left queued, so the caller still gets its answer.
+        # Fail fast when the broker is down: the dispatch is committed, so the caller
+        # still gets its answer; it is marked for the sweeper, which publishes it at its
+        # first run once the broker is back (within a minute: beat runs it every 60 s).
         dispatch_deliver_task.apply_async(
             args=[dispatch_pk],
             retry=True,
@@ -291,6 +292,13 @@ def _enqueue(dispatch_pk: int) -> None:
         )
     except (OperationalError, OSError):
         log.warning("broker unreachable; dispatch %s left for the sweeper", dispatch_pk)
+        try:
+            Dispatch.objects.filter(pk=dispatch_pk, status=Dispatch.Status.QUEUED).update(
+                needs_enqueue=True
+            )
+        except DatabaseError:
+            # Still found by the sweeper, only later: queued past DISPATCH_SWEEP_AFTER_MINUTES.
+            log.warning("could not mark dispatch %s for the sweeper", dispatch_pk)
 
 
 def dispatch_create(*, api_key: ApiKey, plan: SendPlan) -> tuple[Dispatch, dict[str, Any]]:

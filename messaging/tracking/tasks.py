@@ -8,6 +8,7 @@ from celery import shared_task
 from django.core.cache import cache
 from kombu.exceptions import OperationalError
 
+from ..access.cache_outage import CacheUnavailable, cache_call
 from ..services.tracking import tracking_hits_fold
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,15 @@ def fold_soon() -> None:
         # No worker (tests, the in-process default): fold now, so results are current.
         tracking_hits_fold_task.apply()
         return
-    if not cache.add(_FOLD_PENDING, 1, timeout=FOLD_DELAY_SECONDS):
+    try:
+        first = cache_call(
+            "queueing a tracking fold",
+            lambda: cache.add(_FOLD_PENDING, 1, timeout=FOLD_DELAY_SECONDS))
+    except CacheUnavailable:
+        # Redis (cache and broker) is down: the hit is stored, and the periodic fold
+        # takes it once Redis is back. The pixel still answers at once.
+        return
+    if not first:
         return  # a fold is already queued and will take this hit too
     try:
         tracking_hits_fold_task.apply_async(countdown=FOLD_DELAY_SECONDS, retry=False)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_public_id
 
+from ..delivery.cancel import dispatch_cancel
 from ..models import Delivery, Dispatch
 
 RECIPIENTS_PER_PAGE = 25
@@ -61,8 +63,13 @@ def dispatch_list(request: HtmxRequest) -> HttpResponse:
 def _progress(dispatch: Dispatch) -> dict[str, int | bool]:
     channels = max(len(dispatch.messages or {}), 1)
     expected = dispatch.recipients_total * channels
-    processed = dispatch.delivered_count + dispatch.failed_count + dispatch.skipped_count
-    finished = dispatch.status in (Dispatch.Status.DONE, Dispatch.Status.FAILED)
+    processed = (
+        dispatch.delivered_count
+        + dispatch.sandboxed_count
+        + dispatch.failed_count
+        + dispatch.skipped_count
+    )
+    finished = dispatch.is_finished
     percent = 100 if finished else (min(99, processed * 100 // expected) if expected else 0)
     return {"expected": expected, "processed": processed, "percent": percent, "finished": finished}
 
@@ -96,6 +103,39 @@ def _rows(dispatch: Dispatch, page_number: str | None):  # type: ignore[no-untyp
     return page
 
 
+SKIP_REASONS_SHOWN = 8
+
+
+def _breakdown(dispatch: Dispatch) -> dict:
+    """Per channel: rows by outcome (sandbox apart from real deliveries); skip reasons."""
+    rows = Delivery.objects.filter(dispatch=dispatch)
+    per_channel = list(
+        rows.values("channel")
+        .annotate(
+            delivered=Count(
+                "pk", filter=Q(status__in=["delivered", "sent"]) & ~Q(provider="sandbox")
+            ),
+            sandboxed=Count("pk", filter=Q(status="delivered", provider="sandbox")),
+            bounced=Count("pk", filter=Q(status="bounced")),
+            failed=Count("pk", filter=Q(status="failed")),
+            skipped=Count("pk", filter=Q(status="skipped")),
+            in_flight=Count("pk", filter=Q(status__in=["pending", "sending"])),
+            resent=Count("pk", filter=Q(resends__gt=0)),
+        )
+        .order_by("channel")
+    )
+    labels = dict(Delivery._meta.get_field("channel").choices)
+    for row in per_channel:
+        row["label"] = labels.get(row["channel"], row["channel"])
+    reasons = list(
+        rows.filter(status=Delivery.Status.SKIPPED)
+        .values("error")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "error")[:SKIP_REASONS_SHOWN]
+    )
+    return {"per_channel": per_channel, "skip_reasons": reasons}
+
+
 @login_required
 @require_GET
 def dispatch_detail(request: HtmxRequest, dispatch_id: str) -> HttpResponse:
@@ -108,7 +148,12 @@ def dispatch_detail(request: HtmxRequest, dispatch_id: str) -> HttpResponse:
         "channels": list((dispatch.messages or {}).keys()),
         "listed": len((dispatch.audience or {}).get("external_user_ids") or [])
         + len((dispatch.audience or {}).get("user_aliases") or []),
-        "sandboxed": dispatch.deliveries.filter(provider="sandbox").exists(),
+        "sandboxed": dispatch.sandboxed_count > 0
+        or dispatch.deliveries.filter(provider="sandbox").exists(),
+        "breakdown": _breakdown(dispatch),
+        "went_out": dispatch.delivered_count + dispatch.sandboxed_count
+        + dispatch.bounced_count,
+        "cancellable": dispatch.status in (Dispatch.Status.QUEUED, Dispatch.Status.RUNNING),
         "nav": "messaging",
     }
     if request.htmx:
@@ -122,8 +167,31 @@ def dispatch_detail(request: HtmxRequest, dispatch_id: str) -> HttpResponse:
     return render(request, "messaging/dispatch_detail.html", context)
 
 
+@login_required
+@require_POST
+def dispatch_cancel_view(request: HttpRequest, dispatch_id: str) -> HttpResponse:
+    dispatch = _get_dispatch(request, dispatch_id)
+    if dispatch_cancel(dispatch_pk=dispatch.pk):
+        dispatch.refresh_from_db()
+        went_out = dispatch.delivered_count + dispatch.sandboxed_count + dispatch.bounced_count
+        messages.success(
+            request,
+            f"Send cancelled: {went_out:,} message{'s' if went_out != 1 else ''} had gone out "
+            f"and stay sent; {dispatch.skipped_count:,} not sent are marked skipped "
+            "(messages being handed to a provider right now finish first).",
+        )
+    else:
+        messages.info(request, "This send had already finished: nothing to cancel.")
+    return redirect("messaging:dispatch-detail", dispatch_id=dispatch.dispatch_id)
+
+
 urlpatterns = [
     path("messaging/dispatches/", dispatch_list, name="dispatch-list"),
     # /messaging/dispatches/<dispatch_id>/
     path("messaging/dispatches/<str:dispatch_id>/", dispatch_detail, name="dispatch-detail"),
+    path(
+        "messaging/dispatches/<str:dispatch_id>/cancel/",
+        dispatch_cancel_view,
+        name="dispatch-cancel",
+    ),
 ]

@@ -64,7 +64,7 @@ def test_data_series_shape_and_numbers(api, campaign):
         "opens": 2, "unique_opens": 1, "clicks": 1, "unique_clicks": 1, "unsubscribes": 0,
         "bounces": 0, "reported_spam": 0, "machine_opens": 0, "unique_recipients": 1,
         "revenue": 12.5, "conversions": 1, "conversions_by_send_time": 1, "conversions1": 1,
-        "conversions1_by_send_time": 1,
+        "conversions1_by_send_time": 1, "skipped": 0, "sandboxed": 0,
     }
     assert (v2["sent"], v2["bounces"], v2["conversions"]) == (1, 1, 0)
     (push,) = day["messages"]["ios_push"]

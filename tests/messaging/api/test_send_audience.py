@@ -16,7 +16,7 @@ from messaging.audience import (
     audience_normalize,
     audience_q,
 )
-from messaging.delivery import run as pipeline
+from messaging.delivery import shards as pipeline
 from messaging.models import Delivery, Dispatch, Profile
 
 pytestmark = pytest.mark.django_db

@@ -70,7 +70,9 @@ def test_android_only_profile_is_skipped_for_apple_push_not_failed(send):
     assert android_rows["both"].address == "both-fcm"
     assert android_rows["droid"].address == "droid-fcm"
     dispatch.refresh_from_db()
-    assert (dispatch.delivered_count, dispatch.skipped_count, dispatch.failed_count) == (3, 1, 0)
+    # Carried by the sandbox (no provider configured): sandboxed, never delivered.
+    assert (dispatch.delivered_count, dispatch.sandboxed_count) == (0, 3)
+    assert (dispatch.skipped_count, dispatch.failed_count) == (1, 0)
     # A skipped recipient is no failure in the statistics either.
     assert not EngagementEvent.objects.filter(kind="failed").exists()
 
@@ -153,7 +155,7 @@ def test_sms_skips_profiles_that_texted_stop(send):
     assert rows["stopper"].provider == "" and rows["stopper"].sent_at is None
     assert rows["keeper"].status == Delivery.Status.DELIVERED
     dispatch.refresh_from_db()
-    assert (dispatch.delivered_count, dispatch.skipped_count) == (1, 1)
+    assert (dispatch.sandboxed_count, dispatch.skipped_count) == (1, 1)
 
     # STOP applies to that group only: another group's messages still go out.
     send({"external_user_ids": ["stopper"], "messages": {"sms": {**_sms("sg-other"),

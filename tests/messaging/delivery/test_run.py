@@ -11,7 +11,7 @@ from django.utils import timezone
 from analytics.models import EngagementEvent, Segment, SegmentMember
 from config.celery import app
 from messaging.channels.base import Outcome, Result
-from messaging.delivery import paging, routing, run, sweeper
+from messaging.delivery import paging, routing, run, shards, sweeper
 from messaging.delivery.plans import channel_plans
 from messaging.delivery.rows import deliveries_create
 from messaging.models import Delivery, Dispatch, PushToken, UserAlias
@@ -93,21 +93,19 @@ def test_a_row_claimed_by_another_worker_is_not_sent(send, make_profile, monkeyp
     class Recorder:
         name = "recorder"
 
-        def send_batch(self, items, *, deadline=None):
+        def send_batch(self, items, deadline=None):
             calls.extend(item.address for item in items)
             return [Outcome(Result.DELIVERED, "ok")] * len(items)
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Recorder())
-    monkeypatch.setattr(
-        "messaging.tasks.dispatch_run", lambda **kw: run.RunResult(finished=True)
-    )
+    monkeypatch.setattr("messaging.tasks.dispatch_plan", lambda **kw: shards.Plan(finished=True))
     dispatch = send({"external_user_ids": ["a", "b"], "messages": {"email": EMAIL}})
     monkeypatch.undo()
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Recorder())
     # Rows exist; another worker holds "a" (sending) right now.
     plan = channel_plans(dispatch)[0]
     deliveries_create(
-        dispatch=dispatch, plan=plan, profiles=list(paging.audience_queryset(dispatch))
+        dispatch=dispatch, plans=[plan], profiles=list(paging.audience_queryset(dispatch))
     )
     Delivery.objects.filter(profile__external_id="a").update(status=Delivery.Status.SENDING)
     run.dispatch_run(dispatch_pk=dispatch.pk)
@@ -158,14 +156,14 @@ def test_broadcast_walks_the_audience_in_batches(send, make_profile, monkeypatch
     for i in range(7):
         make_profile(external_id=f"p{i}")
     seen = []
-    original = run.audience_batches
+    original = shards.audience_batches
 
     def spy(profiles, size=None, **kwargs):
         for batch in original(profiles, size=3, **kwargs):
             seen.append(len(batch))
             yield batch
 
-    monkeypatch.setattr(run, "audience_batches", spy)
+    monkeypatch.setattr(shards, "audience_batches", spy)
     dispatch = send({"broadcast": True, "messages": {"email": EMAIL}})
     assert seen == [3, 3, 1]
     assert Delivery.objects.filter(dispatch=dispatch, status="delivered").count() == 7
@@ -194,7 +192,9 @@ def test_abort_message_skips_the_recipient(send, make_profile):
     assert [m.to[0] for m in mail.outbox] == ["user2@example.test"]
     skipped = Delivery.objects.get(profile__external_id="a")
     assert (skipped.status, skipped.error) == ("skipped", "abort_message: no first name")
-    assert not EngagementEvent.objects.filter(delivery=skipped).exists()
+    # A `skipped` event with the reason (counted apart from failures in the results).
+    event = EngagementEvent.objects.get(delivery=skipped)
+    assert (event.kind, event.properties) == ("skipped", {"reason": "abort_message: no first name"})
 
 
 def test_message_extras_go_to_the_delivery_and_its_events(send, make_profile):
@@ -215,7 +215,7 @@ def test_transient_failures_retry_then_deliver_once(send, make_profile, monkeypa
     class Flaky:
         name = "flaky"
 
-        def send_batch(self, items, *, deadline=None):
+        def send_batch(self, items, deadline=None):
             return [answers.pop(0) for _ in items]
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Flaky())
@@ -235,7 +235,7 @@ def test_persistent_temporary_failures_become_a_soft_bounce(send, make_profile, 
     class Down:
         name = "down"
 
-        def send_batch(self, items, *, deadline=None):
+        def send_batch(self, items, deadline=None):
             return [Outcome(Result.RETRY, "421 busy")] * len(items)
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Down())

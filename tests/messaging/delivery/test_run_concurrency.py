@@ -15,7 +15,7 @@ from messaging.models import Delivery, Dispatch, Profile
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch):
+def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch, settings):
     if connection.vendor != "postgresql":
         pytest.skip("row locks (select_for_update skip_locked) need PostgreSQL")
     for i in range(40):
@@ -31,7 +31,7 @@ def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch):
     class Slow:
         name = "slow"
 
-        def send_batch(self, items, *, deadline=None):
+        def send_batch(self, items, deadline=None):
             time.sleep(0.2)  # keep the claim window open while the other run arrives
             with lock:
                 sent.extend(item.address for item in items)
@@ -40,6 +40,8 @@ def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch):
 
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Slow())
     monkeypatch.setattr(paging, "BATCH_SIZE", 10)
+    # Four shards: each run plans (the first one really does) and takes the shards free.
+    settings.DISPATCH_SHARD_SIZE = 10
     barrier = threading.Barrier(3)
 
     def one_run():
@@ -55,6 +57,8 @@ def test_concurrent_runs_of_one_dispatch_send_each_message_once(monkeypatch):
     for thread in threads:
         thread.join()
     assert len(sent) == 40 and len(set(sent)) == 40
-    assert len(senders) > 1  # the runs really overlapped, batch by batch
+    assert len(senders) > 1  # the runs really overlapped, shard by shard
     assert Delivery.objects.filter(dispatch=dispatch, status="delivered").count() == 40
-    assert Dispatch.objects.get(pk=dispatch.pk).status == Dispatch.Status.DONE
+    dispatch.refresh_from_db()
+    assert (dispatch.status, dispatch.shards_total, dispatch.shards_done) == ("done", 4, 4)
+    assert dispatch.delivered_count == 40

@@ -1,5 +1,8 @@
-"""Rows a dead worker left in `sending`: failed by the sweeper (never resent), counted, and
-their dispatch finished."""
+"""What a dead worker left behind, told from a slow one by heartbeats: rows never
+attempted are sent, rows whose attempt had started are resent with the same message ID
+(and counted), live work is left alone, shards and lost task messages are enqueued again.
+
+Timestamps are set by hand; the sweep runs eagerly (so a re-enqueued shard runs here)."""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from analytics.models import EngagementEvent
 from messaging.channels.base import Outcome, Result
 from messaging.delivery import paging, routing, run, sweeper
 from messaging.delivery.outcomes import delivery_record_outcome
-from messaging.models import Delivery, Dispatch, Profile
-from messaging.tasks import dispatch_sweep_task
+from messaging.models import Delivery, Dispatch, DispatchShard, Profile
+from messaging.tasks import dispatch_deliver_task, dispatch_sweep_task
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +31,13 @@ class WorkerKilled(BaseException):
 
 
 @pytest.fixture(autouse=True)
-def _locmem_email(settings):
+def _settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.DELIVERY_ABANDONED_AFTER_MINUTES = 15
+    settings.DELIVERY_STALE_SECONDS = 60
+    settings.DELIVERY_CHUNK_SIZE = 2
 
 
-@pytest.fixture
-def crashed_dispatch(api, make_profile, monkeypatch, django_capture_on_commit_callbacks):
-    """A dispatch whose worker died while handing its first batch to the provider."""
+def _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks):
     for name in ("a", "b", "c"):
         make_profile(external_id=name)
     monkeypatch.setattr("messaging.services.dispatch._enqueue", lambda pk: None)
@@ -43,106 +45,179 @@ def crashed_dispatch(api, make_profile, monkeypatch, django_capture_on_commit_ca
         response = api.post(
             "/messages/send", {"external_user_ids": ["a", "b", "c"], "messages": {"email": EMAIL}}
         )
-    dispatch = Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
+    return Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
 
+
+def _crash(dispatch, monkeypatch, *, before_send: bool):
     class Dies:
         name = "smtp"
 
-        def send_batch(self, items, *, deadline=None):
+        def send_batch(self, items, deadline=None):
             raise WorkerKilled
 
+    def dies_routing(channel, items):
+        raise WorkerKilled
+
     monkeypatch.setattr(paging, "BATCH_SIZE", 2)
-    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Dies())
+    monkeypatch.setattr(
+        routing, "adapter_for", dies_routing if before_send else lambda c, i: Dies()
+    )
     with pytest.raises(WorkerKilled):
         run.dispatch_run(dispatch_pk=dispatch.pk)
     monkeypatch.undo()
-    # The crash left two rows claimed, the third profile without a row, the dispatch running.
+    # The crash left two rows claimed, the third profile without a row, the shard running.
     assert Delivery.objects.filter(status="sending").count() == 2
     assert Delivery.objects.count() == 2
-    dispatch.refresh_from_db()
-    assert dispatch.status == Dispatch.Status.RUNNING
+    assert DispatchShard.objects.get(dispatch=dispatch).status == "running"
+
+
+@pytest.fixture
+def crashed_dispatch(api, make_profile, monkeypatch, django_capture_on_commit_callbacks):
+    """A dispatch whose worker died while its first chunk was at the provider."""
+    dispatch = _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks)
+    _crash(dispatch, monkeypatch, before_send=False)
     return dispatch
 
 
-def _age(minutes: int) -> None:
-    Delivery.objects.filter(status="sending").update(
-        updated_at=timezone.now() - timedelta(minutes=minutes)
-    )
+def _age(seconds: int) -> None:
+    then = timezone.now() - timedelta(seconds=seconds)
+    Delivery.objects.filter(status="sending").update(updated_at=then)
+    DispatchShard.objects.filter(status="running").update(heartbeat_at=then)
 
 
-def test_recent_sending_rows_are_left_alone(crashed_dispatch):
-    _age(5)  # maybe a slow provider, still working: not ours to judge yet
+def test_work_with_a_fresh_heartbeat_is_left_alone(crashed_dispatch):
+    _age(30)  # a slow receiver, the heartbeat still beating: not ours to judge
     assert dispatch_sweep_task.apply().get() == 0
     assert Delivery.objects.filter(status="sending").count() == 2
+    assert DispatchShard.objects.get().status == "running"
     assert not mail.outbox
 
 
-def test_abandoned_rows_fail_without_resending_and_the_dispatch_finishes(crashed_dispatch):
-    _age(20)
-    assert dispatch_sweep_task.apply().get() == 1  # the dispatch was re-enqueued to finish
+def test_started_attempts_are_resent_with_the_same_message_id(crashed_dispatch):
+    ids = dict(Delivery.objects.values_list("profile__external_id", "message_id"))
+    _age(120)
+    assert dispatch_sweep_task.apply().get() == 1  # the shard, enqueued again
 
-    abandoned = Delivery.objects.filter(profile__external_id__in=["a", "b"])
-    assert {(d.status, d.error) for d in abandoned} == {
-        ("failed", "worker lost during send; not retried to avoid a duplicate")
+    rows = {d.profile.external_id: d for d in Delivery.objects.select_related("profile")}
+    assert {k: (d.status, d.resends) for k, d in rows.items()} == {
+        "a": ("delivered", 1), "b": ("delivered", 1), "c": ("delivered", 0),
     }
-    # Never sent a second time; the profile that had no row yet got its message.
-    assert [m.to[0] for m in mail.outbox] == ["user3@example.test"]
+    assert {k: d.message_id for k, d in rows.items() if k in ids} == ids  # same IDs
+    # Each one went out here once: a and b under the IDs of the attempt that died.
+    sent = {m.to[0]: m.extra_headers["X-Herald-Message-Id"] for m in mail.outbox}
+    assert sent == {
+        f"user{i}@example.test": rows[k].message_id for i, k in [(1, "a"), (2, "b"), (3, "c")]
+    }
     dispatch = Dispatch.objects.get(pk=crashed_dispatch.pk)
     assert dispatch.status == Dispatch.Status.DONE
-    assert (dispatch.delivered_count, dispatch.failed_count, dispatch.recipients_resolved) == (
-        1,
-        2,
-        3,
-    )
-    failed_events = EngagementEvent.objects.filter(kind="failed", dispatch=dispatch)
-    assert failed_events.count() == 2
+    assert (dispatch.delivered_count, dispatch.failed_count, dispatch.resent_count) == (3, 0, 2)
+    assert dispatch.recipients_resolved == 3
+    assert EngagementEvent.objects.filter(kind="sent", dispatch=dispatch).count() == 3
 
     # A second sweep changes nothing and records nothing twice.
-    _age(20)
     assert dispatch_sweep_task.apply().get() == 0
-    assert failed_events.count() == 2
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 3
 
 
-def test_a_finished_dispatch_gets_its_counts_corrected(crashed_dispatch):
-    # The task was redelivered meanwhile and finished the rest, skipping the claimed rows.
-    run.dispatch_run(dispatch_pk=crashed_dispatch.pk)
-    dispatch = Dispatch.objects.get(pk=crashed_dispatch.pk)
-    assert dispatch.status == Dispatch.Status.DONE
-    assert (dispatch.delivered_count, dispatch.failed_count) == (1, 0)
-    _age(20)
-    assert dispatch_sweep_task.apply().get() == 0  # done already: nothing to re-enqueue
+def test_rows_never_attempted_are_sent_without_counting_a_resend(
+    api, make_profile, monkeypatch, django_capture_on_commit_callbacks
+):
+    dispatch = _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks)
+    _crash(dispatch, monkeypatch, before_send=True)
+    assert not Delivery.objects.filter(attempt_started_at__isnull=False).exists()
+    _age(120)
+    dispatch_sweep_task.apply()
     dispatch.refresh_from_db()
-    assert (dispatch.delivered_count, dispatch.failed_count) == (1, 2)
-    assert len(mail.outbox) == 1
+    assert dispatch.status == Dispatch.Status.DONE
+    assert (dispatch.delivered_count, dispatch.resent_count) == (3, 0)
+    assert set(Delivery.objects.values_list("resends", flat=True)) == {0}
+    assert len(mail.outbox) == 3
 
 
-def test_a_late_retry_answer_does_not_bring_a_swept_row_back(crashed_dispatch):
-    _age(20)
+def test_a_slow_worker_answering_after_the_release_is_recorded_once(crashed_dispatch):
+    _age(120)
+    touched = sweeper.deliveries_stale_release(stale_after=timedelta(seconds=60))
+    assert set(touched) == {crashed_dispatch.pk}
+    row = Delivery.objects.get(profile__external_id="a")
+    assert row.status == "pending"
+    # The "dead" worker was only slow and now reports its answer: it is the row's.
+    delivery_record_outcome(
+        delivery=row, outcome=Outcome(Result.DELIVERED, "250 late"), provider="smtp",
+        give_up=False,
+    )
+    row.refresh_from_db()
+    assert (row.status, row.provider_response) == ("delivered", "250 late")
+    # The shard, run again, sends the others only; nothing is counted twice.
+    dispatch_sweep_task.apply()
+    assert sorted(m.to[0] for m in mail.outbox) == ["user2@example.test", "user3@example.test"]
+    dispatch = Dispatch.objects.get(pk=crashed_dispatch.pk)
+    assert (dispatch.status, dispatch.delivered_count) == (Dispatch.Status.DONE, 3)
+    assert EngagementEvent.objects.filter(kind="delivered", dispatch=dispatch).count() == 3
+
+
+def test_a_late_retry_answer_does_not_bring_a_recorded_row_back(crashed_dispatch):
+    _age(120)
     dispatch_sweep_task.apply()
     row = Delivery.objects.get(profile__external_id="a")
-    # The "dead" worker was only slow and now reports a temporary failure.
+    assert row.status == "delivered"
     delivery_record_outcome(
         delivery=row, outcome=Outcome(Result.RETRY, "421 try later"), provider="smtp",
         give_up=False,
     )
     row.refresh_from_db()
-    assert row.status == Delivery.Status.FAILED
+    assert row.status == Delivery.Status.DELIVERED
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_sweepers_at_once_fail_each_row_once():
+def test_a_done_shard_holding_released_rows_is_reopened(crashed_dispatch):
+    # The stale rows' shard finished meanwhile (counted done): releasing them reopens it,
+    # and the dispatch with it, until they are sent.
+    shard = DispatchShard.objects.get()
+    DispatchShard.objects.filter(pk=shard.pk).update(status="done")
+    Dispatch.objects.filter(pk=crashed_dispatch.pk).update(shards_done=1, status="done")
+    _age(120)
+    dispatch_sweep_task.apply()
+    dispatch = Dispatch.objects.get(pk=crashed_dispatch.pk)
+    assert (dispatch.status, dispatch.shards_done, dispatch.delivered_count) == ("done", 1, 3)
+
+
+def test_lost_task_messages_are_enqueued_again(
+    api, make_profile, monkeypatch, django_capture_on_commit_callbacks
+):
+    dispatch = _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks)
+    # The broker was down when it was accepted: marked, and published at the next sweep.
+    Dispatch.objects.filter(pk=dispatch.pk).update(needs_enqueue=True)
+    assert dispatch_sweep_task.apply().get() == 1
+    dispatch.refresh_from_db()
+    assert (dispatch.status, dispatch.needs_enqueue, len(mail.outbox)) == ("done", False, 3)
+
+
+def test_a_pending_shard_never_published_is_enqueued(
+    api, make_profile, monkeypatch, django_capture_on_commit_callbacks
+):
+    dispatch = _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks)
+    monkeypatch.setattr("messaging.tasks.shards_publish", lambda pks, queue: 0)
+    Dispatch.objects.filter(pk=dispatch.pk).update(audience={"broadcast": True})
+    dispatch_deliver_task.apply(args=[dispatch.pk])  # a broadcast: its shards are published
+    monkeypatch.undo()
+    shard = DispatchShard.objects.get(dispatch=dispatch)
+    assert (shard.status, shard.enqueued_at) == ("pending", None)
+    assert dispatch_sweep_task.apply().get() == 1
+    assert Dispatch.objects.get(pk=dispatch.pk).status == "done"
+    assert len(mail.outbox) == 3
+
+
+def test_two_sweepers_at_once_release_each_row_once(transactional_db):
     if connection.vendor != "postgresql":
         pytest.skip("row locks (select_for_update skip_locked) need PostgreSQL")
     dispatch = Dispatch.objects.create(
         audience={"external_user_ids": []}, messages={"email": EMAIL},
-        status=Dispatch.Status.DONE,
+        status=Dispatch.Status.RUNNING,
     )
     old = timezone.now() - timedelta(hours=1)
     for i in range(60):
         profile = Profile.objects.create(external_id=f"s{i}", email=f"s{i}@example.test")
         Delivery.objects.create(dispatch=dispatch, profile=profile, channel="email",
-                                status="sending", address=profile.email)
+                                status="sending", address=profile.email, attempt_started_at=old)
     Delivery.objects.update(updated_at=old)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -150,8 +225,8 @@ def test_two_sweepers_at_once_fail_each_row_once():
     def sweep():
         barrier.wait()
         try:
-            sweeper.deliveries_abandoned_fail(older_than=timedelta(minutes=15), limit=7)
-            sweeper.deliveries_abandoned_fail(older_than=timedelta(minutes=15))
+            sweeper.deliveries_stale_release(stale_after=timedelta(seconds=60), limit=7)
+            sweeper.deliveries_stale_release(stale_after=timedelta(seconds=60))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -163,6 +238,5 @@ def test_two_sweepers_at_once_fail_each_row_once():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert Delivery.objects.filter(status="failed").count() == 60
-    assert EngagementEvent.objects.filter(kind="failed", dispatch=dispatch).count() == 60
-    assert Dispatch.objects.get(pk=dispatch.pk).failed_count == 60
+    assert Delivery.objects.filter(status="pending", resends=1).count() == 60
+    assert Dispatch.objects.get(pk=dispatch.pk).resent_count == 60

@@ -8,10 +8,13 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
+import redis.exceptions
 from django.core import signing
 from django.utils import timezone
 
 from analytics.models import DailyRollup, EngagementEvent, TrackingHit
+from config.celery import app
+from messaging.access import cache_outage
 from messaging.models import SubscriptionState
 from messaging.services import tracking as tracking_services
 from messaging.tracking import links as tracking
@@ -99,8 +102,6 @@ def test_link_of_a_deleted_message_still_leads_to_its_page_and_counts_nothing(cl
 
 def test_hits_are_kept_until_a_worker_folds_them(client, delivery, settings):
     """With a worker (not eager), the request only writes the raw hit."""
-    from config.celery import app
-
     app.conf.task_always_eager = False  # the autouse fixture restores it
     settings.CELERY_BROKER_URL = "memory://"
     with mock.patch.object(tracking_tasks.tracking_hits_fold_task, "apply_async") as queued:
@@ -114,6 +115,24 @@ def test_hits_are_kept_until_a_worker_folds_them(client, delivery, settings):
     assert sorted(_kinds()) == ["click", "open"]
     assert not TrackingHit.objects.exists()
     assert tracking_services.tracking_hits_fold() == 0
+
+
+def test_the_pixel_answers_and_keeps_the_hit_while_redis_is_down(client, delivery, settings):
+    app.conf.task_always_eager = False  # the autouse fixture restores it
+    cache_outage.reset()
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    with mock.patch.object(tracking_tasks.cache, "add", unreachable), \
+            mock.patch.object(tracking_tasks.tracking_hits_fold_task, "apply_async") as queued:
+        response = client.get(urlsplit(tracking.open_url(delivery.message_id)).path,
+                              headers={"User-Agent": HUMAN_UA})
+    cache_outage.reset()
+    assert response.status_code == 200
+    assert TrackingHit.objects.count() == 1 and not queued.called
+    # Once Redis is back, the periodic fold counts it.
+    assert tracking_services.tracking_hits_fold() == 1 and _kinds() == ["open"]
 
 
 def test_a_fold_counts_every_hit_once_in_batches(delivery):
