@@ -1,5 +1,5 @@
 """Each channel end to end through one Celery worker, beside a plain loop doing the same
-protocol work at the same concurrency (one at a time), in the same run.
+protocol work at the same concurrency, in the same run.
 
 What it starts (on 127.0.0.1; all stopped at the end, even on failure):
 - a fresh PostgreSQL database (`BENCH_CHANNELS_DATABASE_URL`, default
@@ -18,17 +18,20 @@ Per channel, interleaved (Herald, loop, then loop, Herald in the next round, …
 - sandbox SMS vs a loop of one committed UPDATE per delivery (status, provider, answer,
   timestamps) on a scratch copy of the delivery table (same columns and indexes, rows
   replicated from a real SMS delivery);
-- email vs `smtplib` on one reused connection to the same SMTP sink, formatting each
+- email vs `smtplib` on `--smtp-connections` reused connections (one thread each: as many
+  as Herald's pool, DELIVERY_SMTP_CONNECTIONS) to the same SMTP sink, formatting each
   MIME message (text + HTML alternative, same copy, padded to the size of Herald's
   message as the sink measured it) with a string template;
-- webhook vs sequential httpx with keep-alive to the same HTTP sink, same body.
+- webhook vs httpx from `--webhook-concurrency` threads sharing one keep-alive client —
+  Herald's per-host limit, DELIVERY_PER_HOST_CONCURRENCY, since every webhook goes to
+  the one sink — to the same HTTP sink, same body.
 
 Prints per channel the deliveries/s of both (medians over `--rounds`), the ratio
 Herald/loop (target ≥ 0.5 after the delivery engine work) and the load average, and
 checks that each sink received every message Herald recorded as delivered.
 
     .venv/bin/python bench/channels.py [--messages 2000] [--rounds 2] [--timeout 300]
-        [--channels sms,email,webhook]
+        [--channels sms,email,webhook] [--smtp-connections 4] [--webhook-concurrency 8]
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import shutil
 import smtplib
 import statistics
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,54 +197,86 @@ _RAW_EMAIL = (
 )
 
 
-def loop_email(count: int, port: int, deadline: float, *, size: int = 0) -> tuple[float, int]:
-    """smtplib on one connection: format each MIME message (text + HTML alternative, the
-    same copy, padded to `size` bytes: the size of Herald's message) and send it."""
+def _raw_email(n: int, size: int) -> bytes:
+    values = _profile_fields(n)
+    fields = {
+        "boundary": f"=={n:020d}==",
+        "subject": SUBJECT.format(**values),
+        "to": f"bench{n}@example.test",
+        "n": n,
+        "text": f"Hello {values['first']}, your code is {values['code']}. See the offer",
+        "html": HTML.format(**values),
+    }
+    raw = _RAW_EMAIL.format(padding="", **fields)
+    if size > len(raw):
+        # SMTP lines stop at 998 octets: pad in lines of 76 + CRLF, as MIME wraps.
+        missing = size - len(raw)
+        padding = ("x" * 76 + "\r\n") * (missing // 78) + "x" * (missing % 78)
+        raw = _RAW_EMAIL.format(padding=padding, **fields)
+    return raw.encode()
+
+
+def loop_email(
+    count: int, port: int, deadline: float, *, size: int = 0, connections: int = 1
+) -> tuple[float, int]:
+    """smtplib on `connections` reused connections, one thread each: format each MIME
+    message (text + HTML alternative, the same copy, padded to `size` bytes: the size of
+    Herald's message) and send it."""
+    done = [0] * connections
+
+    def sender(index: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for n in range(index + 1, count + 1, connections):
+                smtp.sendmail("bench@example.test", [f"bench{n}@example.test"], _raw_email(n, size))
+                done[index] += 1
+                if time.monotonic() > deadline:
+                    break
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(connections)]
     started = time.perf_counter()
-    done = 0
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        for n in range(1, count + 1):
-            values = _profile_fields(n)
-            fields = {
-                "boundary": f"=={n:020d}==",
-                "subject": SUBJECT.format(**values),
-                "to": f"bench{n}@example.test",
-                "n": n,
-                "text": f"Hello {values['first']}, your code is {values['code']}. See the offer",
-                "html": HTML.format(**values),
-            }
-            raw = _RAW_EMAIL.format(padding="", **fields)
-            if size > len(raw):
-                # SMTP lines stop at 998 octets: pad in lines of 76 + CRLF, as MIME wraps.
-                missing = size - len(raw)
-                padding = ("x" * 76 + "\r\n") * (missing // 78) + "x" * (missing % 78)
-                raw = _RAW_EMAIL.format(padding=padding, **fields)
-            smtp.sendmail("bench@example.test", [fields["to"]], raw.encode())
-            done += 1
-            if time.monotonic() > deadline:
-                break
-    return done / (time.perf_counter() - started), done
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - started), sum(done)
 
 
-def loop_webhook(count: int, port: int, deadline: float) -> tuple[float, int]:
-    """Sequential httpx POSTs on one keep-alive client, the same URL shape and body."""
-    import httpx
+def loop_webhook(
+    count: int, port: int, deadline: float, *, concurrency: int = 1
+) -> tuple[float, int]:
+    """httpx POSTs from `concurrency` threads sharing one keep-alive Client, the same URL
+    shape and body."""
+    import httpx  # noqa: PLC0415 — the bench's other modes do not need it loaded
 
-    started = time.perf_counter()
-    done = 0
-    with httpx.Client(timeout=10) as client:
-        for n in range(1, count + 1):
-            values = _profile_fields(n)
-            response = client.post(
-                f"http://127.0.0.1:{port}/hook/{values['user']}",
-                content=HOOK_BODY.format(**values).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            response.raise_for_status()
-            done += 1
-            if time.monotonic() > deadline:
-                break
-    return done / (time.perf_counter() - started), done
+    numbers = iter(range(1, count + 1))
+    lock = threading.Lock()
+    done = [0]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(timeout=10, limits=limits) as client:
+
+        def sender() -> None:
+            while time.monotonic() <= deadline:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                values = _profile_fields(n)
+                response = client.post(
+                    f"http://127.0.0.1:{port}/hook/{values['user']}",
+                    content=HOOK_BODY.format(**values).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+                with lock:
+                    done[0] += 1
+
+        threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return done[0] / (time.perf_counter() - started), done[0]
 
 
 def main() -> None:
@@ -250,6 +286,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per measurement")
     parser.add_argument("--channels", default=",".join(CHANNELS))
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--smtp-connections", type=int, default=4, help="Herald's pool and the loop's threads"
+    )
+    parser.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=8,
+        help="Herald's per-host limit and the loop's requests in flight",
+    )
     args = parser.parse_args()
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     if not channels or not set(channels) <= set(CHANNELS):
@@ -280,6 +325,8 @@ def main() -> None:
                     "EMAIL_HOST": "127.0.0.1",
                     "EMAIL_PORT": str(mail_sink.port),
                     "SITE_URL": "https://herald.example.test",
+                    "DELIVERY_SMTP_CONNECTIONS": str(args.smtp_connections),
+                    "DELIVERY_PER_HOST_CONCURRENCY": str(args.webhook_concurrency),
                 }
             )
             env = harness.worker_env(env, task_log_url=REDIS_URL)
@@ -314,8 +361,15 @@ def main() -> None:
                 # The size of Herald's email (tracking links, unsubscribe headers …): the
                 # loop sends messages as large.
                 herald_mail_size = mail_sink.stats()["bytes"] - mail_bytes
-                loop_email(20, mail_sink.port, time.monotonic() + 30)
-                loop_webhook(20, hook_sink.port, time.monotonic() + 30)
+                loop_email(
+                    20, mail_sink.port, time.monotonic() + 30, connections=args.smtp_connections
+                )
+                loop_webhook(
+                    20,
+                    hook_sink.port,
+                    time.monotonic() + 30,
+                    concurrency=args.webhook_concurrency,
+                )
                 before = {"email": mail_sink.stats(), "webhook": hook_sink.stats()}
 
                 for round_number in range(args.rounds):
@@ -340,10 +394,14 @@ def main() -> None:
                                         mail_sink.port,
                                         deadline,
                                         size=herald_mail_size,
+                                        connections=args.smtp_connections,
                                     )
                                 else:
                                     rate, done = loop_webhook(
-                                        args.messages, hook_sink.port, deadline
+                                        args.messages,
+                                        hook_sink.port,
+                                        deadline,
+                                        concurrency=args.webhook_concurrency,
                                     )
                                 figures[channel].loop.append(rate)
                                 loop_sent[channel] += done
@@ -368,8 +426,8 @@ def main() -> None:
     )
     baselines = {
         "sms": "one committed UPDATE per delivery",
-        "email": "smtplib, one reused connection",
-        "webhook": "sequential httpx, keep-alive",
+        "email": f"smtplib, {args.smtp_connections} reused connection(s)",
+        "webhook": f"httpx keep-alive, {args.webhook_concurrency} in flight",
     }
     for channel, fig in figures.items():
         herald = statistics.median(fig.herald) if fig.herald else float("nan")

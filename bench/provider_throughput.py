@@ -1,7 +1,17 @@
 """Deliveries per second of each provider adapter against its local protocol server,
-side by side with the sandbox adapter, in the same run.
+side by side with the sandbox adapter, in the same run; and the webhook and email
+adapters alone against a plain loop doing the same protocol work at the same concurrency.
 
     .venv/bin/python bench/provider_throughput.py [--messages 2000] [--batch 500]
+        [--concurrency 32] [--per-host 8] [--smtp-connections 4]
+
+Every adapter gets the process's shared client as messaging.delivery.registry builds it
+(HTTP/1.1, threads; APNs: the HTTP/2 client of messaging.channels.http2). Webhooks and
+email go to the counting sinks of tests/fakes/sink.py (own processes; no added latency):
+the webhook adapter (SSRF check, per-host limit) vs plain httpx requests from as many
+threads as the adapter's per-host limit (all go to one host), and
+the email adapter (Django's message, its SMTP pool) vs `smtplib` threads, one per
+connection, formatting a MIME message as large from a string template.
 
 The local servers are the test fakes (tests/fakes/): TLS on 127.0.0.1, HTTP/2 for APNs
 (h2 + asyncio), threaded HTTP/1.1 keep-alive for the others; the web push server also
@@ -19,7 +29,9 @@ import argparse
 import json
 import multiprocessing
 import os
+import smtplib
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,16 +41,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import logging  # noqa: E402
 
 import django  # noqa: E402
+import httpx  # noqa: E402
 
 django.setup()
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-from messaging.channels import adm, apns, fcm, twilio, webpush  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from messaging.channels import adm, apns, fcm, http, http2, twilio, webpush  # noqa: E402
 from messaging.channels.base import Outgoing, Result  # noqa: E402
+from messaging.channels.email import EmailAdapter, build_message  # noqa: E402
 from messaging.channels.sandbox import SandboxAdapter  # noqa: E402
+from messaging.channels.webhook import WebhookAdapter  # noqa: E402
 from tests.fakes.adm import FakeAdm  # noqa: E402
 from tests.fakes.apns import KEY_ID, TEAM_ID, FakeApns, make_p8  # noqa: E402
 from tests.fakes.fcm import FakeFcm, make_service_account  # noqa: E402
+from tests.fakes.sink import SinkProcess  # noqa: E402
 from tests.fakes.tls import local_tls  # noqa: E402
 from tests.fakes.twilio import FakeTwilio  # noqa: E402
 from tests.fakes.webpush import FakePushService  # noqa: E402
@@ -97,6 +115,115 @@ def _measure(adapter, make_item, messages: int, batch: int, label: str = "") -> 
     return messages / (time.perf_counter() - started)
 
 
+def _plain_webhooks(port: int, messages: int, concurrency: int) -> float:
+    """httpx POSTs from `concurrency` threads sharing one keep-alive Client (the faster of
+    httpx's two clients here: its async one costs about twice the CPU per request)."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(timeout=10, limits=limits) as client:
+
+        def sender(numbers: range) -> None:
+            for n in numbers:
+                response = client.post(
+                    f"http://127.0.0.1:{port}/hook/{n}",
+                    content=f'{{"user": "u", "n": {n}}}'.encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+
+        def run(count: int) -> float:
+            threads = [
+                threading.Thread(target=sender, args=(range(i, count, concurrency),))
+                for i in range(concurrency)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return count / (time.perf_counter() - started)
+
+        run(20)  # warm-up: connections
+        return run(messages)
+
+
+_RAW_EMAIL = (
+    'Content-Type: multipart/alternative; boundary="=={n:020d}=="\r\n'
+    "MIME-Version: 1.0\r\nSubject: Hi User{n}\r\nFrom: Bench <bench@example.test>\r\n"
+    "To: user{n}@example.test\r\nMessage-ID: <{n:032x}@bench.test>\r\n\r\n"
+    '--=={n:020d}==\r\nContent-Type: text/plain; charset="utf-8"\r\n\r\n'
+    "Hello User{n}, your code is {n}.\r\n"
+    '--=={n:020d}==\r\nContent-Type: text/html; charset="utf-8"\r\n\r\n'
+    "<p>Hello User{n}, your code is {n}.</p><!--{padding}-->\r\n--=={n:020d}==--\r\n"
+)
+
+
+def _plain_smtp(port: int, messages: int, connections: int, size: int) -> float:
+    """smtplib: `connections` threads, each formatting its share of MIME messages (a string
+    template padded to `size`, the adapter's message size) over one reused connection."""
+
+    def sender(numbers: range) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for n in numbers:
+                raw = _RAW_EMAIL.format(n=n, padding="")
+                missing = size - len(raw)
+                if missing > 0:
+                    padding = ("x" * 76 + "\r\n") * (missing // 78) + "x" * (missing % 78)
+                    raw = _RAW_EMAIL.format(n=n, padding=padding)
+                smtp.sendmail("bench@example.test", [f"user{n}@example.test"], raw.encode())
+
+    threads = [
+        threading.Thread(target=sender, args=(range(i, messages, connections),))
+        for i in range(connections)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return messages / (time.perf_counter() - started)
+
+
+def webhook_and_email(args, plain: list) -> None:  # type: ignore[no-untyped-def]
+    """The webhook and email adapters vs plain loops (see the module docstring)."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    with SinkProcess("http") as hook_sink, SinkProcess("smtp") as mail_sink:
+        client = http.build_client(max_connections=max(64, 4 * args.concurrency))
+        adapter = WebhookAdapter(client, concurrency=args.concurrency, per_host=args.per_host)
+
+        def hook(n: int) -> Outgoing:
+            url = f"http://127.0.0.1:{hook_sink.port}/hook/{n}"
+            body = f'{{"user": "u", "n": {n}}}'
+            return Outgoing(f"{abs(n):032x}", url, {"url": url, "body": body})
+
+        for _ in range(2):  # interleaved: adapter, plain, adapter, plain
+            rate = _measure(adapter, hook, args.messages, args.batch, "webhook")
+            base = _plain_webhooks(hook_sink.port, args.messages, args.per_host)
+            plain.append((f"webhook (per host {args.per_host}) vs httpx threads", rate, base))
+        http.close_client(client)
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", mail_sink.port
+        email = EmailAdapter(pool_size=args.smtp_connections, message_id_domain="bench.test")
+
+        def mail(n: int) -> Outgoing:
+            return Outgoing(
+                f"{abs(n):032x}",
+                f"user{abs(n)}@example.test",
+                {
+                    "from": "Bench <bench@example.test>",
+                    "subject": f"Hi User{n}",
+                    "body": f"<p>Hello User{n}, your code is {n}.</p>",
+                },
+            )
+
+        size = len(build_message(mail(1)).message().as_bytes(linesep="\r\n"))
+        for _ in range(2):
+            rate = _measure(email, mail, args.messages, args.batch, "email")
+            base = _plain_smtp(mail_sink.port, args.messages, args.smtp_connections, size)
+            plain.append((f"email ({args.smtp_connections} connections) vs smtplib", rate, base))
+        email.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
@@ -107,26 +234,29 @@ def main() -> None:
         default=20.0,
         help="added by each local server before answering, like a provider's round trip",
     )
+    parser.add_argument("--concurrency", type=int, default=32, help="DELIVERY_CONCURRENCY")
+    parser.add_argument("--per-host", type=int, default=8, help="DELIVERY_PER_HOST_CONCURRENCY")
+    parser.add_argument("--smtp-connections", type=int, default=4)
     args = parser.parse_args()
     global LATENCY
     LATENCY = args.latency_ms / 1000
     verify = local_tls().client_context()
     rows: list[tuple[str, float]] = []
+    plain: list[tuple[str, float, float]] = []  # (label, adapter/s, plain loop/s)
 
     def item(address: str, payload: dict, n: int) -> Outgoing:
         return Outgoing(message_id=f"{n:032d}", address=address, payload=payload)
 
     def measure(label: str, adapter, make_item, messages: int = args.messages) -> None:
         rows.append((label, _measure(adapter, make_item, messages, args.batch, label)))
-        if hasattr(adapter, "close"):  # the sandbox holds no connections to close
-            adapter.close()
 
     measure("sandbox", SandboxAdapter("apple_push"), lambda n: item("ab" * 32, {"alert": "hi"}, n))
 
     p8 = make_p8()
     account = make_service_account()
-    # Every server starts before the first adapter: forking after the adapters' event-loop
-    # thread exists would copy a process with a running thread.
+    # Every server starts before the first provider adapter: forking after the adapters'
+    # event-loop thread exists would copy a process with a running thread. (The sinks of
+    # the webhook and email rows are subprocesses, started later.)
     servers = {
         "apns": InProcess(lambda: FakeApns(p8=p8, topic="bench")),
         "fcm": InProcess(lambda: FakeFcm(account)),
@@ -139,35 +269,49 @@ def main() -> None:
     subscriptions = [push.subscribe() for _ in range(50)]
     servers["webpush"] = InProcess(lambda: push)
     urls = {name: server.__enter__() for name, server in servers.items()}
+    webhook_and_email(args, plain)
+    client = http.build_client(verify=verify, max_connections=max(64, 4 * args.concurrency))
+    shared = {"client": client}
+    h2_client = http2.build_client(verify=verify)  # APNs: HTTP/2 only
     account["token_uri"] = f"{urls['fcm']}/token"
     subscriptions = [s.replace("https://placeholder", urls["webpush"]) for s in subscriptions]
 
     # The sequential rows (one request in flight) send a quarter as many: they are slow.
-    for label, concurrency in (("apns (HTTP/2, concurrent)", 200), ("apns sequential", 1)):
+    for label, concurrency in (
+        ("apns (HTTP/2, concurrent)", args.concurrency),
+        ("apns sequential", 1),
+    ):
         config = apns.ApnsConfig(
             team_id=TEAM_ID,
             key_id=KEY_ID,
             topic="bench",
             private_key=p8,
             base_url=urls["apns"],
-            verify=verify,
             concurrency=concurrency,
         )
         measure(
             label,
-            apns.ApnsAdapter(config),
+            apns.ApnsAdapter(config, client=h2_client),
             lambda n: item(f"{abs(n):064x}", {"alert": "hi", "badge": 1}, n),
             args.messages if concurrency > 1 else args.messages // 4,
         )
     measure(
         "fcm",
-        fcm.FcmAdapter(fcm.FcmConfig(service_account=account, base_url=urls["fcm"], verify=verify)),
+        fcm.FcmAdapter(
+            fcm.FcmConfig(
+                service_account=account, base_url=urls["fcm"], concurrency=args.concurrency
+            ),
+            **shared,
+        ),
         lambda n: item(f"t{n}", {"alert": "hi", "title": "t"}, n),
     )
     measure(
         "adm",
         adm.AdmAdapter(
-            adm.AdmConfig(client_id="c", client_secret="s", base_url=urls["adm"], verify=verify)
+            adm.AdmConfig(
+                client_id="c", client_secret="s", base_url=urls["adm"], concurrency=args.concurrency
+            ),
+            **shared,
         ),
         lambda n: item(f"r{n}", {"alert": "hi", "title": "t"}, n),
     )
@@ -176,23 +320,29 @@ def main() -> None:
         "webpush (RFC 8291 encrypt)",
         webpush.WebPushAdapter(
             webpush.WebPushConfig(
-                vapid_private_key=private, subject="mailto:b@x.test", verify=verify
-            )
+                vapid_private_key=private,
+                subject="mailto:b@x.test",
+                concurrency=args.concurrency,
+                per_host_concurrency=args.per_host,
+            ),
+            **shared,
         ),
         lambda n: item(subscriptions[n % 50], {"alert": "hi", "title": "t"}, n),
     )
-    for label, concurrency in (("twilio (pooled, concurrent)", 20), ("twilio sequential", 1)):
+    for label, concurrency in (
+        ("twilio (pooled, concurrent)", args.concurrency),
+        ("twilio sequential", 1),
+    ):
         config = twilio.TwilioConfig(
             account_sid="AC" + "1" * 32,
             auth_token="tok",
             senders={"g": "+15550001111"},
             base_url=urls["twilio"],
-            verify=verify,
             concurrency=concurrency,
         )
         measure(
             label,
-            twilio.TwilioAdapter(config),
+            twilio.TwilioAdapter(config, **shared),
             lambda n: item(f"+1555{abs(n):07d}", {"body": "hi", "subscription_group_id": "g"}, n),
             args.messages if concurrency > 1 else args.messages // 4,
         )
@@ -221,6 +371,15 @@ def main() -> None:
         f"Twilio: concurrent ÷ sequential = "
         f"{by_label['twilio (pooled, concurrent)'] / by_label['twilio sequential']:.1f}x"
     )
+    print(
+        f"\nadapters alone vs a plain loop, same protocol work and concurrency "
+        f"(target >= 0.5); {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} load"
+    )
+    print(f"{'adapter':44} {'adapter/s':>10} {'plain/s':>10} {'ratio':>7}")
+    for label, adapter_rate, plain_rate in plain:
+        print(
+            f"{label:44} {adapter_rate:10,.0f} {plain_rate:10,.0f} {adapter_rate / plain_rate:7.3f}"
+        )
     print(json.dumps({label: round(rate) for label, rate in rows}))
 
 

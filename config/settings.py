@@ -322,6 +322,45 @@ DELIVERY_CHUNK_SECONDS = env_int("DELIVERY_CHUNK_SECONDS", 30)
 DELIVERY_HEARTBEAT_SECONDS = env_int("DELIVERY_HEARTBEAT_SECONDS", 5)
 DELIVERY_STALE_SECONDS = env_int("DELIVERY_STALE_SECONDS", 60)
 
+# --- Channel adapters: concurrency, time limits, rate limits (messaging/delivery/registry.py)
+
+
+def _delivery_rates(raw: str) -> dict[str, float]:
+    """`smtp=50,twilio=10` -> {"smtp": 50.0, "twilio": 10.0} (messages per second)."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kind, _, rate = item.partition("=")
+        try:
+            rates[kind.strip()] = float(rate)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"DELIVERY_RATE_LIMITS items look like kind=messages_per_second, not {item!r}"
+            ) from None
+        if not kind.strip() or rates[kind.strip()] < 0:
+            raise ImproperlyConfigured(f"DELIVERY_RATE_LIMITS: bad item {item!r}")
+    return rates
+
+
+# Sends in flight at once per batch, per adapter (webhooks, each push app, each Twilio
+# account, ...); the process's one HTTP client pools 4x as many connections.
+DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 32)
+# At most this many at once per receiving host, for webhooks and web push endpoints, so
+# one slow receiver delays only its own messages and none is flooded.
+DELIVERY_PER_HOST_CONCURRENCY = env_int("DELIVERY_PER_HOST_CONCURRENCY", 8)
+# SMTP connections (and sender threads) per worker process, reused between batches.
+DELIVERY_SMTP_CONNECTIONS = env_int("DELIVERY_SMTP_CONNECTIONS", 4)
+# (The time limit of a chunk is DELIVERY_CHUNK_SECONDS above: sends not started by then
+# are retried later as not attempted; one in flight runs on to its own timeout —
+# WEBHOOK_TIMEOUT_SECONDS, 10-15 s for providers, EMAIL_TIMEOUT per SMTP command.)
+# Messages per second, by kind: "smtp" (per relay, EMAIL_HOST:EMAIL_PORT), "twilio" (per
+# account SID), "apns", "fcm", "adm", "webpush" (per push app's channel configuration).
+# 0 or absent: unlimited. Shared by every worker when the cache is Redis (REDIS_URL),
+# else counted per process. Env: DELIVERY_RATE_LIMITS="smtp=50,twilio=10".
+DELIVERY_RATE_LIMITS = _delivery_rates(env("DELIVERY_RATE_LIMITS", "") or "")
+# Domain of email Message-IDs (<message_id@domain>, stable across resends); empty: the
+# host of SITE_URL.
+DELIVERY_EMAIL_MESSAGE_ID_DOMAIN = env("DELIVERY_EMAIL_MESSAGE_ID_DOMAIN", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,12 +2,14 @@
 
 Auth: client credentials (Login with Amazon) exchanged for an access token, cached until
 it expires. Reference: developer.amazon.com/docs/adm/send-message.html
+
+Message ID: ADM has no idempotency key; the delivery's message ID travels in the data as
+`herald_message_id` (the same on a resend), for the app to drop a duplicate.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,15 +33,19 @@ class AdmConfig:
     client_id: str
     client_secret: str
     base_url: str = ""
-    verify: ssl.SSLContext | bool | str = True
     retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
-    # In flight at once; more only adds client CPU (httpcore's pool scans its queue).
-    concurrency: int = 20
+    concurrency: int = 20  # in flight at once
 
 
-def build_message(payload: dict[str, Any]) -> dict[str, Any]:
-    """The ADM message for one Braze `kindle_push` object (data keys the Braze SDK reads)."""
+MESSAGE_ID_KEY = "herald_message_id"
+
+
+def build_message(payload: dict[str, Any], message_id: str = "") -> dict[str, Any]:
+    """The ADM message for one Braze `kindle_push` object (data keys the Braze SDK reads;
+    `message_id`: Herald's ID of this message)."""
     data: dict[str, Any] = dict(payload.get("extra") or {})
+    if message_id:
+        data[MESSAGE_ID_KEY] = message_id
     data["title"] = payload.get("title", "")
     data["alert"] = payload.get("alert", "")
     if payload.get("custom_uri"):
@@ -61,13 +67,13 @@ def build_message(payload: dict[str, Any]) -> dict[str, Any]:
 class AdmAdapter(http.HttpProviderAdapter):
     name = "adm"
 
-    def __init__(self, config: AdmConfig) -> None:
-        super().__init__(config, max_connections=20)
+    def __init__(self, config: AdmConfig, **shared: Any) -> None:
+        super().__init__(config, **shared)
         self.base_url = (config.base_url or ADM_URL).rstrip("/")
         self.token = oauth.OAuthTokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        return await oauth.token_request(
+    def _fetch_token(self) -> tuple[str, float]:
+        return oauth.token_request(
             self._client,
             f"{self.base_url}/auth/o2/token",
             {
@@ -78,18 +84,21 @@ class AdmAdapter(http.HttpProviderAdapter):
             },
         )
 
-    async def _send_one(self, item: Outgoing) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         url = f"{self.base_url}/messaging/registrations/{item.address}/messages"
-        body = build_message(item.payload)
+        body = build_message(item.payload, item.message_id)
 
-        async def send() -> httpx.Response:
-            return await self.token.post(self._client, url, json=body, headers=ADM_HEADERS)
+        def send() -> httpx.Response:
+            return self.token.post(
+                self._client, url, json=body, headers=ADM_HEADERS, timeout=self._timeout
+            )
 
-        return await self.token.send_with_retry(
+        return self.token.send_with_retry(
             send,
             self._interpret,
             self.config.retry,
             token_refused=lambda outcome: outcome.details.get("reason") == "AccessTokenExpired",
+            deadline=deadline,
         )
 
     @staticmethod

@@ -1,14 +1,19 @@
 """iOS push through APNs: HTTP/2, token-based auth (ES256 JWT signed with a .p8 key).
 
 Reference: Apple's "Sending notification requests to APNs" and "Establishing a
-token-based connection to APNs". One HTTP/2 connection per adapter carries every
-notification of a batch as concurrent streams.
+token-based connection to APNs". APNs speaks HTTP/2 only: the process's HTTP/2 client
+(messaging.channels.http2) keeps one connection to it, which carries every notification
+of a batch as concurrent streams.
+
+Message ID: `apns-id` is the delivery's message ID as a UUID (the same 32 hex digits), so
+a resend carries the same apns-id. APNs echoes it and Apple's feedback names it; APNs
+itself does not drop duplicates, so it correlates rather than deduplicates.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +23,7 @@ from typing import Any
 import httpx
 import jwt
 
-from . import http
+from . import http, http2
 from .base import Outcome, Outgoing, Result
 from .payload import copy_fields
 
@@ -51,9 +56,8 @@ class ApnsConfig:
     private_key: str  # the .p8 file's PEM text
     use_sandbox_host: bool = False
     base_url: str = ""
-    verify: ssl.SSLContext | bool | str = True
     retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
-    concurrency: int = 200
+    concurrency: int = 32  # streams in flight on the HTTP/2 connection
 
 
 def _epoch(value: Any) -> int | None:
@@ -121,55 +125,88 @@ def build_request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
     return body, headers
 
 
+def apns_id(message_id: str) -> str:
+    """The apns-id of a message: its 32-hex ID as a UUID; any other ID, a UUID derived from
+    it (uuid5), so it is stable either way."""
+    try:
+        return str(uuid.UUID(hex=message_id))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, message_id))
+
+
 class ApnsAdapter(http.HttpProviderAdapter):
     name = "apns"
 
-    def __init__(self, config: ApnsConfig) -> None:
-        # Few connections: each HTTP/2 connection carries a whole batch as streams.
-        super().__init__(config, max_connections=4, http2=True)
+    def __init__(self, config: ApnsConfig, **shared: Any) -> None:
+        # `client`: the process's HTTP/2 AsyncClient (messaging.channels.http2).
+        super().__init__(config, **shared)
         self.base_url = (
             config.base_url or (SANDBOX_URL if config.use_sandbox_host else PRODUCTION_URL)
         ).rstrip("/")
         self._jwt = ""
         self._jwt_issued = 0.0
+        self._jwt_lock = threading.Lock()
         self.jwt_issued_count = 0
 
     def provider_token(self, now: float | None = None) -> str:
         """The signed JWT, re-signed once it is TOKEN_LIFETIME old."""
         now = time.time() if now is None else now
-        if not self._jwt or now - self._jwt_issued >= TOKEN_LIFETIME:
-            self._jwt = jwt.encode(
-                {"iss": self.config.team_id, "iat": int(now)},
-                self.config.private_key,
-                algorithm="ES256",
-                headers={"kid": self.config.key_id},
-            )
-            self._jwt_issued = now
-            self.jwt_issued_count += 1
-        return self._jwt
+        # One signer at a time: a batch's threads all want the token at once, and APNs
+        # refuses tokens renewed too often (TooManyProviderTokenUpdates).
+        with self._jwt_lock:
+            if not self._jwt or now - self._jwt_issued >= TOKEN_LIFETIME:
+                self._jwt = jwt.encode(
+                    {"iss": self.config.team_id, "iat": int(now)},
+                    self.config.private_key,
+                    algorithm="ES256",
+                    headers={"kid": self.config.key_id},
+                )
+                self._jwt_issued = now
+                self.jwt_issued_count += 1
+            return self._jwt
 
-    async def _send_one(self, item: Outgoing) -> Outcome:
+    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
+        async def worker(item: Outgoing) -> Outcome:
+            return await self._send_one(item, deadline)
+
+        return http2.run(
+            http2.run_batch(
+                items,
+                worker,
+                concurrency=self.config.concurrency,
+                deadline=deadline,
+                cap=self.timeout + 5.0,
+                limiter=self.limiter,
+            )
+        )
+
+    async def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:  # type: ignore[override]
         body, headers = build_request(item.payload)
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers["apns-topic"] = self.config.topic
         headers["content-type"] = "application/json"
-        # A stable apns-id per message: APNs echoes it, so retries can be told apart.
-        headers["apns-id"] = str(uuid.uuid5(uuid.NAMESPACE_OID, item.message_id))
+        # The same apns-id on every send of this message (see the module docstring).
+        headers["apns-id"] = apns_id(item.message_id)
         url = f"{self.base_url}/3/device/{item.address}"
         refreshed = False
 
         async def send() -> httpx.Response:
             headers["authorization"] = f"bearer {self.provider_token()}"
-            return await self._client.post(url, content=content, headers=headers)
+            return await self._client.post(
+                url, content=content, headers=headers, timeout=self._timeout
+            )
 
         while True:
-            outcome = await http.send_with_retry(send, self._interpret, self.config.retry)
+            outcome = await http2.send_with_retry(
+                send, self._interpret, self.config.retry, deadline
+            )
             # An expired provider token is ours to fix: sign a new one and try once more.
             if outcome.details.get("reason") == "ExpiredProviderToken" and not refreshed:
                 # Many streams may fail at once: re-sign only if nobody did meanwhile, since
                 # APNs refuses tokens refreshed too often (TooManyProviderTokenUpdates).
-                if headers["authorization"] == f"bearer {self._jwt}":
-                    self._jwt = ""
+                with self._jwt_lock:
+                    if headers["authorization"] == f"bearer {self._jwt}":
+                        self._jwt = ""
                 refreshed = True
                 continue
             return outcome

@@ -9,10 +9,16 @@ app each push token belongs to) and never touch the database. Recording outcomes
 be tested against a local protocol server alone.
 
 Nothing under messaging.channels imports a model, a service, a view or the delivery code.
+
+Time limit: `send_batch(items, deadline=…)` takes a `time.monotonic()` value. An item not
+started by then comes back `Result.RETRY` with `attempted=False` (nothing went out, so
+resending it cannot make a duplicate); a request already in flight at the deadline runs
+on to its own timeout at most, and comes back RETRY with `attempted=True` if cut.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
@@ -56,12 +62,24 @@ class Outcome:
     # The push tokens of this item found dead, one by one (an item may carry several
     # devices' tokens): the caller stops using exactly these. Filled by the router.
     dead_tokens: list[DeadToken] = field(default_factory=list)
+    # False when nothing of this item reached the network (the batch's deadline passed
+    # before it started, its connection could not be opened): a resend is no duplicate.
+    attempted: bool = True
+
+
+def not_started(reason: str = "not sent: the batch's time limit passed first") -> Outcome:
+    """The outcome of an item the adapter did not start: retried later, never a duplicate."""
+    return Outcome(Result.RETRY, provider_response=reason, attempted=False)
+
+
+def past(deadline: float | None) -> bool:
+    """Whether the `time.monotonic()` deadline (None: no limit) has passed."""
+    return deadline is not None and time.monotonic() >= deadline
 
 
 class ChannelAdapter(Protocol):
     name: str  # shown on deliveries, e.g. "smtp", "webhook", "apns", "sandbox"
 
     def send_batch(
-        self, items: list[Outgoing], deadline: float | None = None
+        self, items: list[Outgoing], *, deadline: float | None = None
     ) -> list[Outcome]: ...
-

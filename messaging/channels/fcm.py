@@ -3,12 +3,15 @@
 Auth: a service account's key signs a JWT assertion exchanged at its `token_uri` for an
 OAuth 2 access token (RFC 7523), cached until shortly before it expires.
 Reference: firebase.google.com/docs/reference/fcm/rest/v1/projects.messages
+
+Message ID: FCM v1 has no idempotency key, so the delivery's message ID travels in the
+message's data as `herald_message_id` (the same on a resend): the app can drop a
+notification whose ID it has already shown.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +39,8 @@ NOTIFICATION_PRIORITY = {
 class FcmConfig:
     service_account: dict[str, Any]  # the downloaded JSON key file, parsed
     base_url: str = ""
-    verify: ssl.SSLContext | bool | str = True
     retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
-    concurrency: int = 50
+    concurrency: int = 32
 
     @property
     def project_id(self) -> str:
@@ -54,10 +56,16 @@ def _data(values: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The FCM v1 `message` for one Braze `android_push` object."""
+MESSAGE_ID_KEY = "herald_message_id"
+
+
+def build_message(token: str, payload: dict[str, Any], message_id: str = "") -> dict[str, Any]:
+    """The FCM v1 `message` for one Braze `android_push` object (`message_id`: Herald's
+    ID of this message, carried in the data)."""
     extra = dict(payload.get("extra") or {})
     data = dict(extra)
+    if message_id:
+        data[MESSAGE_ID_KEY] = message_id
     copy_fields(
         payload,
         data,
@@ -114,12 +122,12 @@ def build_message(token: str, payload: dict[str, Any]) -> dict[str, Any]:
 class FcmAdapter(http.HttpProviderAdapter):
     name = "fcm"
 
-    def __init__(self, config: FcmConfig) -> None:
-        super().__init__(config, max_connections=50, http2=True)
+    def __init__(self, config: FcmConfig, **shared: Any) -> None:
+        super().__init__(config, **shared)
         self.base_url = (config.base_url or FCM_URL).rstrip("/")
         self.token = oauth.OAuthTokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
+    def _fetch_token(self) -> tuple[str, float]:
         account = self.config.service_account
         token_uri = account.get("token_uri", "https://oauth2.googleapis.com/token")
         now = int(time.time())
@@ -135,25 +143,26 @@ class FcmAdapter(http.HttpProviderAdapter):
             algorithm="RS256",
             headers={"kid": account.get("private_key_id", "")},
         )
-        return await oauth.token_request(
+        return oauth.token_request(
             self._client,
             token_uri,
             {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
         )
 
-    async def _send_one(self, item: Outgoing) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         url = f"{self.base_url}/v1/projects/{self.config.project_id}/messages:send"
-        body = {"message": build_message(item.address, item.payload)}
+        body = {"message": build_message(item.address, item.payload, item.message_id)}
 
-        async def send() -> httpx.Response:
-            return await self.token.post(self._client, url, json=body)
+        def send() -> httpx.Response:
+            return self.token.post(self._client, url, json=body, timeout=self._timeout)
 
         # FCM answers 401 to a revoked or early-expired access token.
-        return await self.token.send_with_retry(
+        return self.token.send_with_retry(
             send,
             self._interpret,
             self.config.retry,
             token_refused=lambda outcome: outcome.details.get("status") == 401,
+            deadline=deadline,
         )
 
     @staticmethod

@@ -6,15 +6,15 @@ with every request and must fetch a new one when the provider refuses the cached
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from . import http
-from .base import Outcome
+from .base import Outcome, past
 
 
 class OAuthTokenCache:
@@ -24,30 +24,28 @@ class OAuthTokenCache:
     the cached one is no longer good.
     """
 
-    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], margin: float = 60.0):
+    def __init__(self, fetch: Callable[[], tuple[str, float]], margin: float = 60.0):
         self._fetch = fetch  # returns (token, lifetime in seconds)
         self._margin = margin
         self._token = ""
         self._expires = 0.0
-        self._lock: asyncio.Lock | None = None
+        self._lock = threading.Lock()  # one fetch at a time: the batch's other threads wait
         self.fetches = 0
 
     def invalidate(self) -> None:
         self._expires = 0.0
 
-    async def get(self) -> str:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+    def get(self) -> str:
+        with self._lock:
             if not self._token or time.monotonic() >= self._expires - self._margin:
-                token, lifetime = await self._fetch()
+                token, lifetime = self._fetch()
                 self.fetches += 1
                 self._token, self._expires = token, time.monotonic() + lifetime
             return self._token
 
-    async def post(
+    def post(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.Client,
         url: str,
         *,
         headers: dict[str, str] | None = None,
@@ -59,38 +57,41 @@ class OAuthTokenCache:
         (a bad key or secret) is final and its 5xx retried like any other response.
         """
         try:
-            token = await self.get()
+            token = self.get()
         except httpx.HTTPStatusError as exc:
             return exc.response
-        return await client.post(
+        return client.post(
             url, headers={**(headers or {}), "authorization": f"Bearer {token}"}, **kwargs
         )
 
-    async def send_with_retry(
+    def send_with_retry(
         self,
-        send: Callable[[], Awaitable[httpx.Response]],
+        send: Callable[[], httpx.Response],
         interpret: Callable[[httpx.Response], Outcome],
         policy: http.RetryPolicy,
         *,
         token_refused: Callable[[Outcome], bool],
+        deadline: float | None = None,
     ) -> Outcome:
         """`send_with_retry`, once more with a fresh token if the provider refused ours.
 
         A cached token can be revoked or expire early on the provider's side; only the
         provider's answer (`token_refused`) tells, so fetch a new one and try once more.
         """
-        outcome = await http.send_with_retry(send, interpret, policy)
-        if token_refused(outcome):
-            self.invalidate()
-            outcome = await http.send_with_retry(send, interpret, policy)
+        token = self._token
+        outcome = http.send_with_retry(send, interpret, policy, deadline)
+        if token_refused(outcome) and not past(deadline):
+            # Many threads may be refused at once: only the first forgets the token.
+            with self._lock:
+                if self._token == token:
+                    self.invalidate()
+            outcome = http.send_with_retry(send, interpret, policy, deadline)
         return outcome
 
 
-async def token_request(
-    client: httpx.AsyncClient, url: str, form: dict[str, str]
-) -> tuple[str, float]:
+def token_request(client: httpx.Client, url: str, form: dict[str, str]) -> tuple[str, float]:
     """An OAuth 2 token request (RFC 6749 §4.4 / RFC 7523): (access token, lifetime in s)."""
-    response = await client.post(url, data=form)
+    response = client.post(url, data=form)
     response.raise_for_status()
     body = response.json()
     return body["access_token"], float(body.get("expires_in", 3600))

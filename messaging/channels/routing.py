@@ -8,12 +8,14 @@ delivery's tokens are combined into one.
 Pure: the caller (messaging.delivery.routing) looks up which app each token belongs to
 and builds one adapter per app; the router only groups, sends and combines. A token the
 provider reports dead comes back in `Outcome.dead_tokens`, and the caller invalidates
-exactly those.
+exactly those. The apps' adapters send their groups at the same time, each under the
+batch's deadline.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from .base import ChannelAdapter, DeadToken, Outcome, Outgoing, Result
@@ -27,9 +29,7 @@ def addresses(item: Outgoing) -> list[str]:
     return [a for a in item.address.split("\n") if a]
 
 
-def token_groups(
-    items: list[Outgoing], token_apps: dict[str, str | None], *, push: bool
-) -> Groups:
+def token_groups(items: list[Outgoing], token_apps: dict[str, str | None], *, push: bool) -> Groups:
     """Which app carries each address of `items`.
 
     `token_apps` (push only): token → the app_id it was tracked with, None for a token of
@@ -55,6 +55,7 @@ def combine(outcomes: list[Outcome]) -> Outcome:
     if len(outcomes) == 1:
         return outcomes[0]
     text = " | ".join(o.provider_response for o in outcomes)[:4000]
+    attempted = any(o.attempted for o in outcomes)
     delivered = [o for o in outcomes if o.result == Result.DELIVERED]
     if delivered:
         return Outcome(
@@ -66,7 +67,10 @@ def combine(outcomes: list[Outcome]) -> Outcome:
     if retries:
         waits = [o.retry_after for o in retries if o.retry_after is not None]
         return Outcome(
-            Result.RETRY, provider_response=text, retry_after=max(waits) if waits else None
+            Result.RETRY,
+            provider_response=text,
+            retry_after=max(waits) if waits else None,
+            attempted=attempted,
         )
     if all(o.result == Result.BOUNCED for o in outcomes):
         return Outcome(
@@ -98,16 +102,14 @@ class ProviderRouter:
         self.adapters = adapters
         self.name = "sandbox"  # set per batch to the provider(s) that carried it
 
-    def send_batch(
-        self, items: list[Outgoing], deadline: float | None = None
-    ) -> list[Outcome]:
+    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
         per_item: list[list[Outcome]] = [[] for _ in items]
         dead: list[list[DeadToken]] = [[] for _ in items]
-        used: set[str] = set()
-        for app_id, members in token_groups(items, self.token_apps, push=self.push).items():
-            adapter = self.adapters[app_id]
-            used.add(adapter.name)
-            outcomes = adapter.send_batch(
+        groups = token_groups(items, self.token_apps, push=self.push)
+        used = {self.adapters[app_id].name for app_id in groups}
+
+        def send(app_id: str, members: list[tuple[int, str]]) -> list[Outcome]:
+            return self.adapters[app_id].send_batch(
                 [
                     Outgoing(
                         message_id=items[i].message_id,
@@ -116,9 +118,18 @@ class ProviderRouter:
                         app_id=app_id,
                     )
                     for i, address in members
-                ]
+                ],
+                deadline=deadline,
             )
-            for (index, address), outcome in zip(members, outcomes, strict=True):
+
+        if len(groups) > 1:
+            # Several apps: their adapters (different providers, often) send side by side.
+            with ThreadPoolExecutor(len(groups), thread_name_prefix="herald-router") as pool:
+                sent = dict(zip(groups, pool.map(send, groups, groups.values()), strict=True))
+        else:
+            sent = {app_id: send(app_id, members) for app_id, members in groups.items()}
+        for app_id, members in groups.items():
+            for (index, address), outcome in zip(members, sent[app_id], strict=True):
                 if outcome.invalidate_address and self.push:
                     # Named by the app the token was tracked with, when known.
                     dead[index].append(DeadToken(self.token_apps.get(address) or app_id, address))
@@ -129,7 +140,9 @@ class ProviderRouter:
             if not outcomes:
                 results.append(
                     Outcome(
-                        Result.FAILED, provider_response=f"no push token of a {self.channel} app"
+                        Result.FAILED,
+                        provider_response=f"no push token of a {self.channel} app",
+                        attempted=False,
                     )
                 )
                 continue

@@ -17,16 +17,10 @@ class SandboxAdapter:
     def __init__(self, channel: str) -> None:
         self.channel = channel
 
-    def send_batch(
-        self, items: list[Outgoing], deadline: float | None = None
-    ) -> list[Outcome]:
-        return [
-            Outcome(
-                Result.DELIVERED,
-                f"{self.channel} payload recorded, not sent (no provider configured)",
-            )
-            for _ in items
-        ]
+    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
+        # No time limit to watch: nothing goes out, a batch takes microseconds.
+        answer = f"{self.channel} payload recorded, not sent (no provider configured)"
+        return [Outcome(Result.DELIVERED, answer) for _ in items]
 
 
 class UnusableAdapter:
@@ -36,10 +30,13 @@ class UnusableAdapter:
     def __init__(self, name: str, reason: str) -> None:
         self.name, self.reason = name, reason
 
-    def send_batch(
-        self, items: list[Outgoing], deadline: float | None = None
-    ) -> list[Outcome]:
+    def send_batch(self, items: list[Outgoing], *, deadline: float | None = None) -> list[Outcome]:
         return [
-            Outcome(Result.RETRY, provider_response=f"not sent: {self.reason}", retry_after=60)
+            Outcome(
+                Result.RETRY,
+                provider_response=f"not sent: {self.reason}",
+                retry_after=60,
+                attempted=False,
+            )
             for _ in items
         ]

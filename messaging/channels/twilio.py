@@ -4,11 +4,15 @@ POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json, form-encoded, HTTP B
 auth with the account SID and auth token. Reference: twilio.com/docs/messaging/api/message-resource
 The `subscription_group_id` of the `sms` object picks the sender (a number or a
 messaging service SID), as Braze's subscription groups own their sending numbers.
+
+Message ID: Twilio's Messages API has no idempotency key (its I-Twilio-Idempotency-Token
+is on the webhooks Twilio sends, not on requests to it), so a resend after a crash can
+send the SMS twice. The delivery's message ID is in the StatusCallback URL, which is how
+Twilio's answers are matched back to the delivery.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,10 +37,8 @@ class TwilioConfig:
     senders: dict[str, str]  # subscription_group_id → "+15550001111" or "MG…" service SID
     base_url: str = ""
     status_callback: Callable[[str], str] | None = None  # message_id → callback URL
-    verify: ssl.SSLContext | bool | str = True
     retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
-    # In flight at once; more only adds client CPU (httpcore's pool scans its queue).
-    concurrency: int = 20
+    concurrency: int = 20  # in flight at once
 
 
 def build_form(to: str, sender: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
@@ -49,17 +51,15 @@ def build_form(to: str, sender: str, payload: dict[str, Any]) -> list[tuple[str,
 
 class TwilioAdapter(http.HttpProviderAdapter):
     name = "twilio"
+    timeout = 15.0
 
-    def __init__(self, config: TwilioConfig) -> None:
-        super().__init__(
-            config,
-            max_connections=20,
-            read_timeout=15.0,
-            auth=(config.account_sid, config.auth_token),
-        )
+    def __init__(self, config: TwilioConfig, **shared: Any) -> None:
+        super().__init__(config, **shared)
         self.base_url = (config.base_url or TWILIO_URL).rstrip("/")
+        # Per request: the client is shared with every other provider and webhook.
+        self._auth = httpx.BasicAuth(config.account_sid, config.auth_token)
 
-    async def _send_one(self, item: Outgoing) -> Outcome:
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         group = item.payload.get("subscription_group_id", "")
         sender = self.config.senders.get(group) or self.config.senders.get("*", "")
         if not sender:
@@ -76,10 +76,12 @@ class TwilioAdapter(http.HttpProviderAdapter):
         content = urlencode(form).encode()
         headers = {"content-type": "application/x-www-form-urlencoded"}
 
-        async def send() -> httpx.Response:
-            return await self._client.post(url, content=content, headers=headers)
+        def send() -> httpx.Response:
+            return self._client.post(
+                url, content=content, headers=headers, auth=self._auth, timeout=self._timeout
+            )
 
-        return await http.send_with_retry(send, self._interpret, self.config.retry)
+        return http.send_with_retry(send, self._interpret, self.config.retry, deadline)
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:

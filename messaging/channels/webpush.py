@@ -4,16 +4,20 @@ The "token" of a web push subscription is the browser's PushSubscription as JSON
 `{"endpoint": "https://push.example/…", "keys": {"p256dh": "…", "auth": "…"}}`.
 API callers set it (/users/track), so the endpoint passes the webhooks' SSRF guard.
 Encryption uses `cryptography` directly (aes128gcm, one record), so no extra package.
+
+Message ID: RFC 8030 has no idempotency key. Each push carries `Topic: <message_id>` (32
+hex digits fit the header's 32 base64url characters), so a resend replaces a copy the
+push service still holds undelivered, and the notification's JSON carries
+`herald_message_id` (encrypted with it), so the service worker can drop a duplicate.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import ssl
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,12 +102,20 @@ def parse_subscription(token: str) -> tuple[str, str, str]:
     return endpoint, keys["p256dh"], keys["auth"]
 
 
-def build_notification(payload: dict[str, Any]) -> dict[str, Any]:
-    """What the service worker receives, from one Braze `web_push` object."""
+MESSAGE_ID_KEY = "herald_message_id"
+# RFC 8030 §5.4: a Topic is at most 32 characters of the base64url alphabet.
+_TOPIC_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def build_notification(payload: dict[str, Any], message_id: str = "") -> dict[str, Any]:
+    """What the service worker receives, from one Braze `web_push` object (`message_id`:
+    Herald's ID of this message)."""
     notification: dict[str, Any] = {
         "title": payload.get("title", ""),
         "body": payload.get("alert", ""),
     }
+    if message_id:
+        notification[MESSAGE_ID_KEY] = message_id
     copy_fields(
         payload,
         notification,
@@ -123,38 +135,56 @@ def build_notification(payload: dict[str, Any]) -> dict[str, Any]:
 class WebPushConfig:
     vapid_private_key: str  # PEM
     subject: str  # "mailto:…" or an https URL where the push service can reach the sender
-    verify: ssl.SSLContext | bool | str = True
     retry: http.RetryPolicy = field(default_factory=http.RetryPolicy)
-    concurrency: int = 50
+    concurrency: int = 32
+    # Subscriptions spread over push services (hosts): at most this many at once per host.
+    per_host_concurrency: int = 8
+
+
+def _host(token: str) -> str:
+    try:
+        return urlsplit(parse_subscription(token)[0]).netloc.lower()
+    except (ValueError, KeyError, TypeError):
+        return ""  # refused by _send_one without a request
 
 
 class WebPushAdapter(http.HttpProviderAdapter):
     name = "webpush"
 
-    def __init__(self, config: WebPushConfig) -> None:
-        # Subscriptions spread over many push services (hosts): more connections than kept.
-        super().__init__(config, max_connections=100, max_keepalive=50, http2=True)
+    def __init__(self, config: WebPushConfig, **shared: Any) -> None:
+        super().__init__(config, **shared)
+        self._per_host = http.KeyedLimit(config.per_host_concurrency)
         self.public_key = vapid_public_key(config.vapid_private_key)
         self._vapid: dict[str, tuple[str, float]] = {}  # audience → (jwt, issued at)
+        self._vapid_lock = threading.Lock()
 
     def vapid_authorization(self, endpoint: str, now: float | None = None) -> str:
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
         now = time.time() if now is None else now
-        cached = self._vapid.get(audience)
-        if cached is None or now - cached[1] >= VAPID_LIFETIME - 3600:
-            token = jwt.encode(
-                {"aud": audience, "exp": int(now) + VAPID_LIFETIME, "sub": self.config.subject},
-                self.config.vapid_private_key,
-                algorithm="ES256",
-            )
-            cached = self._vapid[audience] = (token, now)
+        with self._vapid_lock:  # one signature per origin, whatever the batch's threads
+            cached = self._vapid.get(audience)
+            if cached is None or now - cached[1] >= VAPID_LIFETIME - 3600:
+                token = jwt.encode(
+                    {
+                        "aud": audience,
+                        "exp": int(now) + VAPID_LIFETIME,
+                        "sub": self.config.subject,
+                    },
+                    self.config.vapid_private_key,
+                    algorithm="ES256",
+                )
+                cached = self._vapid[audience] = (token, now)
         return f"vapid t={cached[0]}, k={self.public_key}"
 
-    async def _send_one(self, item: Outgoing) -> Outcome:
+    def _per_host_limit(self) -> dict[str, Any]:
+        return {"key": lambda item: _host(item.address), "per_key": self._per_host}
+
+    def _send_one(self, item: Outgoing, deadline: float | None) -> Outcome:
         try:
             endpoint, p256dh, auth = parse_subscription(item.address)
-            body = encrypt(json.dumps(build_notification(item.payload)).encode(), p256dh, auth)
+            notification = build_notification(item.payload, item.message_id)
+            body = encrypt(json.dumps(notification).encode(), p256dh, auth)
         except (ValueError, KeyError, TypeError) as exc:
             # A subscription we cannot even encrypt for will never work: forget it.
             return Outcome(
@@ -163,8 +193,7 @@ class WebPushAdapter(http.HttpProviderAdapter):
                 invalidate_address=True,
             )
         try:
-            # getaddrinfo blocks: off the providers' loop, which serves the whole batch.
-            address = await asyncio.to_thread(ssrf.check_target, endpoint)
+            address = ssrf.check_target(endpoint)
         except ssrf.TargetRefused as exc:
             # Final, but the subscription is kept: an operator may allow its network.
             return Outcome(Result.FAILED, provider_response=str(exc)[:500])
@@ -177,14 +206,20 @@ class WebPushAdapter(http.HttpProviderAdapter):
             "content-type": "application/octet-stream",
             "urgency": "normal",
         }
+        if 0 < len(item.message_id) <= 32 and set(item.message_id) <= _TOPIC_CHARS:
+            headers["topic"] = item.message_id
 
-        async def send() -> httpx.Response:
+        def send() -> httpx.Response:
             headers["authorization"] = self.vapid_authorization(endpoint)
-            return await self._client.post(
-                pinned_url, content=body, headers=headers, extensions=extensions
+            return self._client.post(
+                pinned_url,
+                content=body,
+                headers=headers,
+                extensions=extensions,
+                timeout=self._timeout,
             )
 
-        return await http.send_with_retry(send, self._interpret, self.config.retry)
+        return http.send_with_retry(send, self._interpret, self.config.retry, deadline)
 
     @staticmethod
     def _interpret(response: httpx.Response) -> Outcome:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from campaigns.models import Channel
-from messaging.channels import adm, apns, fcm, twilio
+from messaging.channels import adm, apns, fcm, http, http2, twilio
 from messaging.channels.base import Outgoing
 from messaging.channels.http import RetryPolicy
 from messaging.models import App, Profile, PushToken
@@ -53,23 +53,36 @@ def tls():
 
 
 @pytest.fixture
-def connect(tls):
+def http_client(tls):
+    """A shared HTTP client as the registry builds it, trusting the fakes' TLS."""
+    shared = http.build_client(verify=tls.client_context())
+    yield shared
+    http.close_client(shared)
+
+
+@pytest.fixture
+def http2_client(tls):
+    """The HTTP/2 client APNs goes through, as the registry builds it."""
+    shared = http2.build_client(verify=tls.client_context())
+    yield shared
+    http2.close_client(shared)
+
+
+@pytest.fixture
+def connect(http_client, http2_client):
     """`connect(Adapter, Config, **defaults)` → `build(**overrides)`: adapters that talk to
-    the fakes (their TLS, quick retries), each closed when the test ends."""
-    adapters: list[Any] = []
+    the fakes (through the shared clients trusting their TLS, quick retries).
+    `build(limiter=…)` hands the adapter a rate limiter."""
 
     def bind(adapter_class: type, config_class: type, **defaults: Any) -> Callable[..., Any]:
-        def build(**overrides: Any) -> Any:
-            fields = {"verify": tls.client_context(), "retry": FAST, **defaults, **overrides}
-            adapter = adapter_class(config_class(**fields))
-            adapters.append(adapter)
-            return adapter
+        def build(*, limiter: Any = None, **overrides: Any) -> Any:
+            fields = {"retry": FAST, **defaults, **overrides}
+            client = http2_client if adapter_class is apns.ApnsAdapter else http_client
+            return adapter_class(config_class(**fields), client=client, limiter=limiter)
 
         return build
 
-    yield bind
-    for adapter in adapters:
-        adapter.close()
+    return bind
 
 
 @pytest.fixture

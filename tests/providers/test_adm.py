@@ -38,6 +38,7 @@ def test_kindle_push_fields_are_mapped(adapter, adm_fake):
     message = send.json()
     assert message["consolidationKey"] == "sale"
     assert message["data"] == {
+        "herald_message_id": "k" + "0" * 31,
         "sku": "12",
         "title": "Today",
         "alert": "Sale",

@@ -74,7 +74,7 @@ def test_send_to_sync_is_a_data_only_message(adapter, fcm_fake):
     assert outcome.result == Result.DELIVERED
     message = fcm_fake.delivered[0]
     assert "notification" not in message
-    assert message["data"] == {"refresh": "true"}
+    assert message["data"] == {"refresh": "true", "herald_message_id": "f" + "0" * 31}
 
 
 def test_oauth_token_is_fetched_once_and_cached(adapter, fcm_fake):

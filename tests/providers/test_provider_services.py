@@ -8,6 +8,7 @@ from django.db import connection
 
 from campaigns.models import Channel
 from messaging.channels.base import DeadToken, Outgoing, Result
+from messaging.channels.limits import LocalSlots, RedisSlots
 from messaging.channels.routing import ProviderRouter
 from messaging.channels.sandbox import SandboxAdapter
 from messaging.crypto import CredentialsUnreadable
@@ -181,3 +182,34 @@ def test_unreadable_credentials_make_a_retry_not_a_crash(settings, p8):
     assert outcome.result == Result.RETRY
     assert outcome.retry_after == 60
     assert "cannot be decrypted" in outcome.provider_response
+
+
+def test_one_http_client_per_process_is_shared_by_webhooks_and_providers(settings, tls, p8):
+    settings.HERALD_PROVIDER_CA_BUNDLE = tls.ca_file
+    settings.DELIVERY_RATE_LIMITS = {"apns": 20, "smtp": 5}
+    app = app_create(name="Shared", platform=App.Platform.IOS)
+    adapter = registry.adapter_for_config(apns_channel_save(app, p8))
+    webhook = registry.adapter_for_channel(Channel.WEBHOOK)
+    assert webhook.client is registry.shared_client()
+    assert adapter._client is registry.shared_http2_client()  # APNs: HTTP/2 only
+    assert registry.adapter_for_channel(Channel.WEBHOOK) is webhook  # kept between batches
+    assert adapter.config.concurrency == settings.DELIVERY_CONCURRENCY
+    assert adapter.limiter.rate == 20 and adapter.limiter.key.startswith("apns:config:")
+    email = registry.adapter_for_channel(Channel.EMAIL)
+    assert email is registry.adapter_for_channel(Channel.EMAIL)
+    assert email.limiter.rate == 5
+    settings.DELIVERY_RATE_LIMITS = {}
+    assert registry.limiter("smtp", "relay") is None
+
+
+def test_rate_limits_are_booked_in_redis_when_the_cache_is_redis(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/1",
+        }
+    }
+    settings.DELIVERY_RATE_LIMITS = {"twilio": 10}
+    assert isinstance(registry.limiter("twilio", "account:AC1").slots, RedisSlots)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert isinstance(registry.limiter("twilio", "account:AC1").slots, LocalSlots)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
 from messaging.channels.base import Result
+from messaging.channels.limits import LocalSlots, RateLimiter
 
 from .conftest import SMS_GROUP as GROUP
 from .conftest import outgoing_maker
@@ -108,3 +110,25 @@ def test_a_batch_reuses_pooled_connections(adapter, twilio_fake):
     adapter.send_batch([_item(f"+1555100{i:04d}", 100 + i) for i in range(80)])
     # 160 messages over at most the pool's 20 keep-alive connections.
     assert len(twilio_fake.connections()) <= 20
+
+
+def test_an_account_rate_limit_spreads_3n_messages_over_two_seconds(connect_twilio, twilio_fake):
+    rate = 10
+    adapter = connect_twilio(limiter=RateLimiter(rate, "twilio:test", LocalSlots()))
+    outcomes = adapter.send_batch(
+        [_item(f"+1555000{n:04d}", n) for n in range(3 * rate)], deadline=time.monotonic() + 30
+    )
+    assert [o.result for o in outcomes] == [Result.DELIVERED] * (3 * rate)
+    arrivals = sorted(r.at for r in twilio_fake.requests)
+    assert arrivals[-1] - arrivals[0] >= 2.0
+
+
+def test_no_rate_slot_before_the_deadline_is_a_retry_not_attempted(connect_twilio, twilio_fake):
+    adapter = connect_twilio(limiter=RateLimiter(2, "twilio:test2", LocalSlots()))
+    outcomes = adapter.send_batch(
+        [_item(f"+1555000{n:04d}", n) for n in range(4)], deadline=time.monotonic() + 0.2
+    )
+    assert [(o.result, o.attempted) for o in outcomes] == [(Result.DELIVERED, True)] + [
+        (Result.RETRY, False)
+    ] * 3
+    assert len(twilio_fake.requests) == 1

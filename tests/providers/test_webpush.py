@@ -63,8 +63,10 @@ def test_payload_is_encrypted_for_the_subscription_and_decrypts_to_the_notificat
         "requireInteraction": True,
         "data": {"sku": "S1"},
         "actions": [{"text": "Buy", "action": "URI", "uri": "https://shop.test/buy"}],
+        "herald_message_id": "w" + "0" * 31,
     }
     assert headers["ttl"] == "600"
+    assert headers["topic"] == "w" + "0" * 31
     assert headers["content-encoding"] == "aes128gcm"
     # The body on the wire is ciphertext, not the JSON.
     assert b"Back in stock" not in push_service.requests[0].body

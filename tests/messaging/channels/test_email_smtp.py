@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import time
 from email import policy
 
 import pytest
@@ -12,6 +14,7 @@ from aiosmtpd.controller import Controller
 from analytics.models import EngagementEvent
 from messaging.channels.base import Outgoing, Result
 from messaging.channels.email import EmailAdapter, plaintext_from_html
+from messaging.channels.limits import LocalSlots, RateLimiter
 from messaging.models import Delivery, Dispatch
 
 
@@ -20,6 +23,8 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
+        self.peers = []  # the client's (address, port) of each message: its connection
+        self.delay = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("gone@"):
@@ -30,6 +35,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.peers.append(session.peer)
         self.messages.append(
             (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default))
         )
@@ -187,3 +195,67 @@ def test_personalized_send_through_the_api_arrives_at_the_smtp_server(
     assert EngagementEvent.objects.filter(delivery=bounced, kind="bounce_hard").exists()
     dispatch = Dispatch.objects.get(dispatch_id=dispatch_id)
     assert (dispatch.delivered_count, dispatch.failed_count) == (1, 1)
+
+
+# --- Pool, deadline, message ID, rate limit ---------------------------------------------
+
+
+def test_a_batch_goes_out_over_a_small_pool_reused_between_batches(smtp):
+    adapter = EmailAdapter(pool_size=3)
+    try:
+        first = adapter.send_batch([_item(f"u{n}@example.test") for n in range(12)])
+        second = adapter.send_batch([_item(f"v{n}@example.test") for n in range(6)])
+    finally:
+        adapter.close()
+    assert [o.result for o in first + second] == [Result.DELIVERED] * 18
+    assert len(smtp.messages) == 18
+    # Three connections at most, and the second batch opened none of its own.
+    assert len(set(smtp.peers)) <= 3
+    assert set(smtp.peers[12:]) <= set(smtp.peers[:12])
+
+
+def test_the_message_id_is_stable_across_resends(smtp):
+    adapter = EmailAdapter(message_id_domain="mail.acme.test")
+    item = _item("ada@example.test", headers={"Message-ID": "<theirs@x>"})
+    try:
+        adapter.send_batch([item])
+        adapter.send_batch([item])  # resent after a crash: same row, same ID
+    finally:
+        adapter.close()
+    ids = [message["Message-ID"] for _, message in smtp.messages]
+    assert ids == [f"<{'m' * 32}@mail.acme.test>"] * 2
+
+
+def test_unreachable_server_retries_everything_as_not_attempted(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    adapter = EmailAdapter(pool_size=2)
+    outcomes = adapter.send_batch([_item(f"a{n}@example.test") for n in range(10)])
+    adapter.close()
+    assert [(o.result, o.attempted) for o in outcomes] == [(Result.RETRY, False)] * 10
+
+
+def test_messages_not_started_by_the_deadline_are_not_attempted(smtp):
+    smtp.delay = 0.3
+    adapter = EmailAdapter(pool_size=2)
+    try:
+        outcomes = adapter.send_batch(
+            [_item(f"u{n}@example.test") for n in range(6)], deadline=time.monotonic() + 0.1
+        )
+    finally:
+        adapter.close()
+    assert [(o.result, o.attempted) for o in outcomes[:2]] == [(Result.DELIVERED, True)] * 2
+    assert [(o.result, o.attempted) for o in outcomes[2:]] == [(Result.RETRY, False)] * 4
+    assert len(smtp.messages) == 2
+
+
+def test_a_relay_rate_limit_spreads_the_messages(smtp):
+    rate = 5
+    adapter = EmailAdapter(pool_size=4, limiter=RateLimiter(rate, "smtp:test", LocalSlots()))
+    started = time.monotonic()
+    try:
+        outcomes = adapter.send_batch([_item(f"u{n}@example.test") for n in range(3 * rate)])
+    finally:
+        adapter.close()
+    assert [o.result for o in outcomes] == [Result.DELIVERED] * (3 * rate)
+    assert time.monotonic() - started >= 2.0

@@ -13,7 +13,7 @@ class Answers:
     def __init__(self, name, table):
         self.name, self.table, self.got = name, table, []
 
-    def send_batch(self, items):
+    def send_batch(self, items, *, deadline=None):
         self.got.extend((item.address, item.app_id) for item in items)
         return [self.table[item.address] for item in items]
 
@@ -66,7 +66,7 @@ def test_one_outcome_object_answering_several_items_is_not_shared_after_routing(
     class SameAnswer:
         name = "apns"
 
-        def send_batch(self, items):
+        def send_batch(self, items, *, deadline=None):
             return [shared] * len(items)
 
     router = ProviderRouter(
@@ -84,3 +84,29 @@ def test_combining_prefers_delivered_then_retry_with_the_longest_wait():
     assert combine([*retry, OK]).result == Result.DELIVERED
     assert combine([DEAD, Outcome(Result.FAILED, "bad")]).result == Result.FAILED
     assert combine([DEAD, DEAD]).invalidate_address
+
+
+def test_the_deadline_reaches_every_apps_adapter_and_not_attempted_is_combined():
+    seen = {}
+
+    class Late:
+        def __init__(self, name, result, attempted):
+            self.name, self.result, self.attempted = name, result, attempted
+
+        def send_batch(self, items, *, deadline=None):
+            seen[self.name] = deadline
+            return [Outcome(self.result, "x", attempted=self.attempted) for _ in items]
+
+    router = ProviderRouter(
+        "apple_push",
+        push=True,
+        token_apps={"a": "ios", "b": "old"},
+        adapters={
+            "ios": Late("apns", Result.RETRY, False),
+            "old": Late("other", Result.RETRY, False),
+        },
+    )
+    [outcome] = router.send_batch([Outgoing("m1", "a\nb", {"alert": "hi"})], deadline=123.0)
+    assert seen == {"apns": 123.0, "other": 123.0}
+    assert (outcome.result, outcome.attempted) == (Result.RETRY, False)
+    assert combine([Outcome(Result.RETRY, attempted=False), Outcome(Result.RETRY)]).attempted

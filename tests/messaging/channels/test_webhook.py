@@ -76,8 +76,8 @@ def _item(url, **payload):
     )
 
 
-def test_delivers_method_headers_and_body(listener):
-    (outcome,) = WebhookAdapter().send_batch(
+def test_delivers_method_headers_and_body(listener, http_client):
+    (outcome,) = WebhookAdapter(http_client).send_batch(
         [
             _item(
                 f"{listener.url}/hook",
@@ -96,29 +96,29 @@ def test_delivers_method_headers_and_body(listener):
     assert headers["X-Herald-Message-Id"] == "w" * 32
 
 
-def test_plain_text_body_is_labelled_as_such(listener):
-    WebhookAdapter().send_batch([_item(f"{listener.url}/t", body="hello")])
+def test_plain_text_body_is_labelled_as_such(listener, http_client):
+    WebhookAdapter(http_client).send_batch([_item(f"{listener.url}/t", body="hello")])
     assert listener.requests[0][2]["Content-Type"].startswith("text/plain")
 
 
-def test_5xx_is_retried_and_4xx_is_not(listener):
-    outcomes = WebhookAdapter().send_batch(
+def test_5xx_is_retried_and_4xx_is_not(listener, http_client):
+    outcomes = WebhookAdapter(http_client).send_batch(
         [_item(f"{listener.url}/down"), _item(f"{listener.url}/bad")]
     )
     assert [o.result for o in outcomes] == [Result.RETRY, Result.FAILED]
 
 
-def test_network_error_is_retried(settings):
+def test_network_error_is_retried(settings, http_client):
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    (outcome,) = WebhookAdapter().send_batch([_item(f"http://127.0.0.1:{port}/x")])
+    (outcome,) = WebhookAdapter(http_client).send_batch([_item(f"http://127.0.0.1:{port}/x")])
     assert outcome.result == Result.RETRY
 
 
-def test_redirects_are_not_followed(listener):
-    (outcome,) = WebhookAdapter().send_batch([_item(f"{listener.url}/redirect")])
+def test_redirects_are_not_followed(listener, http_client):
+    (outcome,) = WebhookAdapter(http_client).send_batch([_item(f"{listener.url}/redirect")])
     assert outcome.result == Result.FAILED
     assert len(listener.requests) == 1
 
@@ -174,9 +174,9 @@ def test_guard_allows_public_targets_and_allowed_networks(settings, monkeypatch)
     check_target("http://10.0.0.5/")
 
 
-def test_refused_target_is_a_failed_delivery_without_a_request(settings, listener):
+def test_refused_target_is_a_failed_delivery_without_a_request(settings, listener, http_client):
     settings.WEBHOOK_ALLOWED_NETWORKS = []
-    (outcome,) = WebhookAdapter().send_batch([_item(f"{listener.url}/hook")])
+    (outcome,) = WebhookAdapter(http_client).send_batch([_item(f"{listener.url}/hook")])
     assert outcome.result == Result.FAILED
     assert "refused" in outcome.provider_response
     assert listener.requests == []
@@ -235,7 +235,7 @@ def test_webhook_5xx_is_retried_by_the_pipeline_and_sent_once(
     assert (delivery.status, delivery.attempts) == ("delivered", 2)
 
 
-def test_connects_to_the_checked_address_not_a_second_lookup(listener, monkeypatch):
+def test_connects_to_the_checked_address_not_a_second_lookup(listener, monkeypatch, http_client):
     """DNS rebinding: the name is resolved once, checked, and that address is used."""
     answers = iter(["127.0.0.1", "10.9.9.9"])  # a second lookup would get a private address
 
@@ -248,7 +248,9 @@ def test_connects_to_the_checked_address_not_a_second_lookup(listener, monkeypat
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     port = listener.server.server_address[1]
-    (outcome,) = WebhookAdapter().send_batch([_item(f"http://hooks.example.test:{port}/pinned")])
+    (outcome,) = WebhookAdapter(http_client).send_batch(
+        [_item(f"http://hooks.example.test:{port}/pinned")]
+    )
     assert outcome.result == Result.DELIVERED
     _, path, headers, _ = listener.requests[0]
     assert path == "/pinned"

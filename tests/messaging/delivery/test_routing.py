@@ -88,7 +88,7 @@ def test_a_dead_token_is_dropped_even_when_the_delivery_waits_for_a_retry(
     PushToken.objects.create(profile=profile, app_id=ios.app_id, token="dead-1")
     PushToken.objects.create(profile=profile, app_id=ios.app_id, token="busy-1")
 
-    def answer(items):
+    def answer(items, deadline=None):
         return [
             Outcome(Result.BOUNCED, "Unregistered", invalidate_address=True)
             if item.address.startswith("dead")
