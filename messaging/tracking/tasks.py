@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.core.cache import cache
@@ -25,12 +26,23 @@ def tracking_hits_fold_task() -> int:
     return tracking_hits_fold()
 
 
+class _Throttle:
+    """When this process last asked for a fold: within FOLD_DELAY_SECONDS it need not ask
+    again (a fold it queued is still to come), which keeps Redis off most hits."""
+
+    next_ask = 0.0
+
+
 def fold_soon() -> None:
     """Ask a worker to fold the hits soon, without making the request wait for it."""
     if tracking_hits_fold_task.app.conf.task_always_eager:
         # No worker (tests, the in-process default): fold now, so results are current.
         tracking_hits_fold_task.apply()
         return
+    now = time.monotonic()
+    if now < _Throttle.next_ask:
+        return
+    _Throttle.next_ask = now + FOLD_DELAY_SECONDS
     try:
         first = cache_call(
             "queueing a tracking fold",

@@ -103,6 +103,7 @@ def test_link_of_a_deleted_message_still_leads_to_its_page_and_counts_nothing(cl
 def test_hits_are_kept_until_a_worker_folds_them(client, delivery, settings):
     """With a worker (not eager), the request only writes the raw hit."""
     app.conf.task_always_eager = False  # the autouse fixture restores it
+    tracking_tasks._Throttle.next_ask = 0.0
     settings.CELERY_BROKER_URL = "memory://"
     with mock.patch.object(tracking_tasks.tracking_hits_fold_task, "apply_async") as queued:
         client.get(urlsplit(tracking.open_url(delivery.message_id)).path,
@@ -117,8 +118,21 @@ def test_hits_are_kept_until_a_worker_folds_them(client, delivery, settings):
     assert tracking_services.tracking_hits_fold() == 0
 
 
+def test_a_burst_of_hits_asks_redis_once_per_fold_delay(client, delivery, settings):
+    app.conf.task_always_eager = False  # the autouse fixture restores it
+    tracking_tasks._Throttle.next_ask = 0.0
+    path = urlsplit(tracking.open_url(delivery.message_id)).path
+    with mock.patch.object(tracking_tasks.cache, "add", return_value=True) as add, \
+            mock.patch.object(tracking_tasks.tracking_hits_fold_task, "apply_async"):
+        for _ in range(20):
+            assert client.get(path, headers={"User-Agent": HUMAN_UA}).status_code == 200
+    assert add.call_count == 1
+    assert TrackingHit.objects.count() == 20
+
+
 def test_the_pixel_answers_and_keeps_the_hit_while_redis_is_down(client, delivery, settings):
     app.conf.task_always_eager = False  # the autouse fixture restores it
+    tracking_tasks._Throttle.next_ask = 0.0
     cache_outage.reset()
 
     def unreachable(*args, **kwargs):
