@@ -136,6 +136,15 @@ def _broker_lost(app) -> bool:  # type: ignore[no-untyped-def]
         return False
 
 
+def _broker_marker_forget(app) -> None:  # type: ignore[no-untyped-def]
+    """Drop the marker again, so the next sweep re-publishes what this one could not."""
+    try:
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete(BROKER_MARKER)
+    except Exception:  # noqa: BLE001 - the broker is failing already; the next sweep retries
+        log.warning("could not drop the broker marker", exc_info=True)
+
+
 @shared_task(bind=True, acks_late=True)
 def dispatch_sweep_task(self) -> int:
     """Keep dispatches moving after lost messages and lost workers; returns how many
@@ -163,6 +172,13 @@ def dispatch_sweep_task(self) -> int:
             break
         enqueued += 1
     dispatches_enqueued(stranded[:enqueued])
+    complete = enqueued == len(stranded)
     for queue, pks in shards_by_queue(sorted(shard_pks)).items():
-        enqueued += shards_publish(pks, queue=queue)
+        published = shards_publish(pks, queue=queue)
+        enqueued += published
+        complete = complete and published == len(pks)
+    if broker_lost and not complete:
+        # The marker was set when the loss was seen: without it the next sweep would not
+        # know the queues were lost, and what is still unpublished would wait far longer.
+        _broker_marker_forget(self.app)
     return enqueued

@@ -240,3 +240,29 @@ def test_two_sweepers_at_once_release_each_row_once(transactional_db):
     assert errors == []
     assert Delivery.objects.filter(status="pending", resends=1).count() == 60
     assert Dispatch.objects.get(pk=dispatch.pk).resent_count == 60
+
+
+def test_a_broker_loss_is_remembered_until_its_work_is_republished(
+    api, make_profile, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A sweep that saw the queues lost but could not publish everything again drops the
+    marker, so the next sweep still knows; one that published everything keeps it."""
+    dispatch = _accepted(api, make_profile, monkeypatch, django_capture_on_commit_callbacks)
+    Dispatch.objects.filter(pk=dispatch.pk).update(needs_enqueue=True)
+    forgotten = []
+    monkeypatch.setattr("messaging.tasks._broker_lost", lambda app: True)
+    monkeypatch.setattr("messaging.tasks._broker_marker_forget", forgotten.append)
+    monkeypatch.setattr("messaging.tasks.shards_publish", lambda pks, queue: 0)
+
+    def refused(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(dispatch_deliver_task, "apply_async", refused)
+    assert dispatch_sweep_task.apply().get() == 0
+    assert len(forgotten) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr("messaging.tasks._broker_lost", lambda app: True)
+    monkeypatch.setattr("messaging.tasks._broker_marker_forget", forgotten.append)
+    assert dispatch_sweep_task.apply().get() == 1
+    assert len(forgotten) == 1
+    assert Dispatch.objects.get(pk=dispatch.pk).status == "done"
