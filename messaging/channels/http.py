@@ -128,32 +128,52 @@ def send_with_retry(
     """
     last: Outcome | None = None
     for attempt in range(1, policy.attempts + 1):
-        wait = policy.backoff * (2 ** (attempt - 1)) * (0.75 + random.random() / 2)
         try:
-            response = send()
-        except httpx.TimeoutException as exc:
-            last = Outcome(Result.RETRY, provider_response=f"timeout: {type(exc).__name__}")
-        except httpx.TransportError as exc:
-            last = Outcome(Result.RETRY, provider_response=f"network error: {exc!r}"[:500])
-        else:
-            if response.status_code not in RETRYABLE_STATUSES:
-                return interpret(response)
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            last = Outcome(
-                Result.RETRY,
-                provider_response=f"{response.status_code} {response.text[:300]}".strip(),
-                retry_after=retry_after,
-            )
-            if retry_after is not None:
-                if retry_after > policy.max_wait:
-                    return last
-                wait = retry_after
+            answer: httpx.Response | httpx.TransportError = send()
+        except httpx.TransportError as exc:  # timeouts included
+            answer = exc
+        last, final, wait = settle(answer, interpret, policy, attempt)
+        if final:
+            return last
         if attempt < policy.attempts:
             if deadline is not None and time.monotonic() + wait >= deadline:
                 return last
             time.sleep(wait)
     assert last is not None
     return last
+
+
+def settle(
+    answer: httpx.Response | httpx.TransportError,
+    interpret: Callable[[httpx.Response], Outcome],
+    policy: RetryPolicy,
+    attempt: int,
+) -> tuple[Outcome, bool, float]:
+    """One try's answer as (outcome, final?, seconds to wait before the next try).
+
+    The one place that decides what is retried and how long to wait, for the threaded
+    send_with_retry here and the asyncio one of messaging.channels.http2.
+    """
+    wait = policy.backoff * (2 ** (attempt - 1)) * (0.75 + random.random() / 2)
+    if isinstance(answer, httpx.TimeoutException):
+        return Outcome(Result.RETRY, provider_response=f"timeout: {type(answer).__name__}"), \
+            False, wait
+    if isinstance(answer, httpx.TransportError):
+        return Outcome(Result.RETRY, provider_response=f"network error: {answer!r}"[:500]), \
+            False, wait
+    if answer.status_code not in RETRYABLE_STATUSES:
+        return interpret(answer), True, wait
+    retry_after = parse_retry_after(answer.headers.get("retry-after"))
+    outcome = Outcome(
+        Result.RETRY,
+        provider_response=f"{answer.status_code} {answer.text[:300]}".strip(),
+        retry_after=retry_after,
+    )
+    if retry_after is not None:
+        if retry_after > policy.max_wait:
+            return outcome, True, wait
+        wait = retry_after
+    return outcome, False, wait
 
 
 class KeyedLimit:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import ssl
 import threading
 import time
@@ -26,9 +25,8 @@ from .base import Outcome, Result, not_started, past
 from .http import (
     DEFAULT_TIMEOUT,
     NO_RATE_SLOT,
-    RETRYABLE_STATUSES,
     RetryPolicy,
-    parse_retry_after,
+    settle,
 )
 from .limits import RateLimiter
 
@@ -94,26 +92,13 @@ async def send_with_retry(
     """messaging.channels.http.send_with_retry, on the loop."""
     last: Outcome | None = None
     for attempt in range(1, policy.attempts + 1):
-        wait = policy.backoff * (2 ** (attempt - 1)) * (0.75 + random.random() / 2)
         try:
-            response = await send()
-        except httpx.TimeoutException as exc:
-            last = Outcome(Result.RETRY, provider_response=f"timeout: {type(exc).__name__}")
-        except httpx.TransportError as exc:
-            last = Outcome(Result.RETRY, provider_response=f"network error: {exc!r}"[:500])
-        else:
-            if response.status_code not in RETRYABLE_STATUSES:
-                return interpret(response)
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            last = Outcome(
-                Result.RETRY,
-                provider_response=f"{response.status_code} {response.text[:300]}".strip(),
-                retry_after=retry_after,
-            )
-            if retry_after is not None:
-                if retry_after > policy.max_wait:
-                    return last
-                wait = retry_after
+            answer: httpx.Response | httpx.TransportError = await send()
+        except httpx.TransportError as exc:  # timeouts included
+            answer = exc
+        last, final, wait = settle(answer, interpret, policy, attempt)
+        if final:
+            return last
         if attempt < policy.attempts:
             if deadline is not None and time.monotonic() + wait >= deadline:
                 return last
