@@ -29,17 +29,6 @@ def _settings(settings):
 
 
 @pytest.fixture
-def send(api, django_capture_on_commit_callbacks):
-    def post(payload):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = api.post("/messages/send", payload)
-        assert response.status_code == 201, response.json()
-        return Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
-
-    return post
-
-
-@pytest.fixture
 def published(monkeypatch):
     """Task messages as published (name, args, queue); eager tasks still run."""
     calls: list[tuple[str, list, str | None]] = []

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from analytics.models import EngagementEvent
-from messaging.models import App, ChannelConfig, Delivery, Dispatch, Profile, PushToken
+from messaging.models import App, ChannelConfig, Delivery, Profile, PushToken
 from messaging.services.providers import app_create, sms_inbound_record
 
 pytestmark = pytest.mark.django_db
@@ -19,17 +19,6 @@ EMAIL = {"app_id": "any", "from": "orders@acme.test", "subject": "Hi", "body": "
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
-@pytest.fixture
-def send(api, django_capture_on_commit_callbacks):
-    def post(payload):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = api.post("/messages/send", payload)
-        assert response.status_code == 201, response.json()
-        return Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
-
-    return post
 
 
 def _rows(channel: str) -> dict[str, Delivery]:

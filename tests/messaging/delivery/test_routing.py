@@ -8,7 +8,7 @@ import pytest
 from campaigns.models import Channel
 from messaging.channels.base import Outcome, Result
 from messaging.delivery import registry
-from messaging.models import App, Delivery, Dispatch, Profile, PushToken
+from messaging.models import App, Delivery, Profile, PushToken
 from messaging.services.providers import app_create, channel_config_save
 
 pytestmark = pytest.mark.django_db
@@ -43,17 +43,6 @@ def provider(monkeypatch):
     monkeypatch.setattr(registry, "adapter_for_app", lambda *, channel, config: fake)
     fake.app = ios
     return fake
-
-
-@pytest.fixture
-def send(api, django_capture_on_commit_callbacks):
-    def post(payload):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = api.post("/messages/send", payload)
-        assert response.status_code == 201, response.json()
-        return Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
-
-    return post
 
 
 def test_only_the_token_the_adapter_reported_dead_is_invalidated(provider, send):

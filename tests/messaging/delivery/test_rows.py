@@ -29,17 +29,6 @@ def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-@pytest.fixture
-def send(api, django_capture_on_commit_callbacks):
-    def post(payload):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = api.post("/messages/send", payload)
-        assert response.status_code == 201, response.json()
-        return Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
-
-    return post
-
-
 def test_the_database_refuses_a_second_row_for_one_recipient_and_channel():
     dispatch = Dispatch.objects.create(messages={"email": EMAIL})
     profile = Profile.objects.create(external_id="a")
