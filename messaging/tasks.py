@@ -47,6 +47,18 @@ def _backoff(retries: int) -> int:
     return min(600, 10 * 2**retries)
 
 
+# How the planning and shard tasks run: acknowledged after the work, retried with backoff,
+# and the database itself being unreachable is transient too (the whole task is retried).
+_DELIVERY_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "max_retries": MAX_DELIVERY_RETRIES,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 10,
+    "retry_backoff_max": 600,
+}
+
+
 def shards_publish(shard_pks: list[int], *, queue: str) -> int:
     """Publish one task per shard; returns how many made it to the broker (the others
     keep `enqueued_at` unset, for the sweeper)."""
@@ -64,15 +76,7 @@ def shards_publish(shard_pks: list[int], *, queue: str) -> int:
     return len(published)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    max_retries=MAX_DELIVERY_RETRIES,
-    # The database itself being unreachable is transient too: retry the whole run.
-    autoretry_for=(DatabaseError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
-)
+@shared_task(**_DELIVERY_TASK)
 def dispatch_deliver_task(self, dispatch_pk: int) -> None:
     """Plan a dispatch into shards and start them (safe to run twice: planned once)."""
     plan = dispatch_plan(dispatch_pk=dispatch_pk)
@@ -90,14 +94,7 @@ def dispatch_deliver_task(self, dispatch_pk: int) -> None:
     shards_publish(plan.shard_pks, queue=plan.queue)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    max_retries=MAX_DELIVERY_RETRIES,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
-)
+@shared_task(**_DELIVERY_TASK)
 def dispatch_shard_task(self, shard_pk: int) -> None:
     """Deliver one shard (safe to run twice: the shard, then each row, is claimed)."""
     give_up = self.request.retries >= MAX_DELIVERY_RETRIES
