@@ -25,8 +25,8 @@ from campaigns.models import (
     ConversionEvent,
     MessageVariation,
 )
+from config.sql import insert_new, rollup_add
 
-from ._sql import insert_new, rollup_add
 from .models import (
     CAMPAIGN_ROLLUP_COUNTERS,
     ROLLUP_COUNTERS,

@@ -46,6 +46,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
@@ -315,6 +325,10 @@ DISPATCH_SWEEP_AFTER_MINUTES = env_int("DISPATCH_SWEEP_AFTER_MINUTES", 5)
 # and running shards refresh their heartbeat, and after how long without one the sweeper
 # takes them as lost (their worker died) and puts them back to pending.
 DISPATCH_SHARD_SIZE = env_int("DISPATCH_SHARD_SIZE", 2000)
+# A shard task stops after the first chunk past this many seconds and leaves the rest to
+# a new task at the back of the queue: the longest a transactional send waits for a free
+# worker, whatever the broadcast's receivers (one more task per slice).
+DISPATCH_SHARD_SLICE_SECONDS = env_float("DISPATCH_SHARD_SLICE_SECONDS", 1.0)
 # Dispatches to at most this many listed recipients go to the `transactional` queue.
 DISPATCH_TRANSACTIONAL_MAX = env_int("DISPATCH_TRANSACTIONAL_MAX", 50)
 DELIVERY_CHUNK_SIZE = env_int("DELIVERY_CHUNK_SIZE", 200)

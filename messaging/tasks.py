@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -59,14 +60,14 @@ _DELIVERY_TASK = {
 }
 
 
-def shards_publish(shard_pks: list[int], *, queue: str) -> int:
+def shards_publish(shard_pks: list[int], *, queue: str, **options: Any) -> int:
     """Publish one task per shard; returns how many made it to the broker (the others
-    keep `enqueued_at` unset, for the sweeper)."""
+    keep `enqueued_at` unset, for the sweeper). `options` go to apply_async."""
     published: list[int] = []
     try:
         for shard_pk in shard_pks:
             dispatch_shard_task.apply_async(
-                args=[shard_pk], queue=queue, retry=True, retry_policy=_PUBLISH_RETRY
+                args=[shard_pk], queue=queue, retry=True, retry_policy=_PUBLISH_RETRY, **options
             )
             published.append(shard_pk)
     except (OperationalError, OSError):
@@ -95,13 +96,27 @@ def dispatch_deliver_task(self, dispatch_pk: int) -> None:
 
 
 @shared_task(**_DELIVERY_TASK)
-def dispatch_shard_task(self, shard_pk: int) -> None:
-    """Deliver one shard (safe to run twice: the shard, then each row, is claimed)."""
+def dispatch_shard_task(self, shard_pk: int, after: int = 0) -> None:
+    """Deliver one shard, or the rest of it above `after` (safe to run twice: the shard,
+    then each row, is claimed), for one time slice; a continuation does the rest."""
     give_up = self.request.retries >= MAX_DELIVERY_RETRIES
-    result = shard_run(shard_pk=shard_pk, give_up=give_up)
+    eager = bool(self.request.is_eager)
+    result = shard_run(
+        shard_pk=shard_pk,
+        give_up=give_up,
+        after=after,
+        slice_seconds=None if eager else settings.DISPATCH_SHARD_SLICE_SECONDS,
+    )
+    if result.more:
+        # At the back of its queue, with this task's retry count (`give_up` carries over).
+        queue = (self.request.delivery_info or {}).get("routing_key") or Dispatch.Queue.BULK
+        shards_publish(
+            [shard_pk], queue=queue, kwargs={"after": result.after}, retries=self.request.retries
+        )
+        return
     if not result.retry or give_up:
         return
-    if self.request.is_eager:
+    if eager:
         # In-process mode (no broker): no worker can wait for a countdown, so the
         # retries run right away, with the same limit.
         for attempt in range((self.request.retries or 0) + 1, MAX_DELIVERY_RETRIES + 1):

@@ -3,8 +3,9 @@
 The dispatch and its unfinished shards become `cancelled`; its pending rows become
 `skipped` with the error "cancelled" (and a `skipped` event each, recorded in batches).
 Rows a worker is sending at that moment finish and are recorded as they come back;
-shards stop between chunks (their heartbeat finds them cancelled) and skip the rows
-they had created meanwhile.
+shards stop between chunks (their heartbeat finds them cancelled), and the profiles they
+had not reached get no row at all (rows are created a chunk at a time, just before the
+chunk is sent).
 """
 
 from __future__ import annotations

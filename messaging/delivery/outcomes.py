@@ -1,7 +1,7 @@
 """What an adapter answered for a chunk, written back in a few statements.
 
 - final rows (delivered, bounced, failed; temporary failures once retries are over): one
-  `UPDATE … FROM (VALUES …)` on PostgreSQL, `bulk_update` on SQLite, only for rows still
+  `UPDATE … FROM unnest(…)` on PostgreSQL, `bulk_update` on SQLite, only for rows still
   `sending` or `pending` (a row cancelled, or already recorded by another run, stays);
 - rows to try again (a temporary failure, or never attempted before the chunk's
   deadline): back to `pending`, one UPDATE per distinct answer;
@@ -87,19 +87,26 @@ def _finals_write(finals: list[_Final], *, provider: str, now: datetime) -> set[
         return set()
     open_statuses = (Delivery.Status.SENDING, Delivery.Status.PENDING)
     if connection.vendor == "postgresql":
-        values = ", ".join(["(%s::bigint, %s, %s, %s, %s::timestamptz)"] * len(finals))
-        params: list[object] = [provider[:32], now]
-        for f in finals:
-            params += [f.row.pk, f.status, f.response, f.error, f.sent_at]
-        params += list(open_statuses)
+        # Columns as arrays, unnested: five parameters and one statement text for any
+        # chunk size (psycopg and the server parse it once, not per chunk).
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE messaging_delivery AS d SET status = v.status, provider = %s,"
                 " provider_response = v.response, error = v.error, sent_at = v.sent_at,"
                 " updated_at = %s"
-                f" FROM (VALUES {values}) AS v(id, status, response, error, sent_at)"
-                " WHERE d.id = v.id AND d.status IN (%s, %s) RETURNING d.id",
-                params,
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[],"
+                " %s::timestamptz[]) AS v(id, status, response, error, sent_at)"
+                " WHERE d.id = v.id AND d.status = ANY(%s) RETURNING d.id",
+                [
+                    provider[:32],
+                    now,
+                    [f.row.pk for f in finals],
+                    [f.status for f in finals],
+                    [f.response for f in finals],
+                    [f.error for f in finals],
+                    [f.sent_at for f in finals],
+                    list(open_statuses),
+                ],
             )
             return {pk for (pk,) in cursor.fetchall()}
     # SQLite: writers are serialized (the surrounding transaction is IMMEDIATE), so the

@@ -11,16 +11,22 @@ queue; broadcasts and segments go to the bulk queue.
 
 - the shard is taken by the run that moves it to `running` (a conditional UPDATE); one
   `running` with a stale heartbeat lost its worker and may be taken again;
-- it streams its profiles in keyset pages, creates their rows in bulk (`rows`), then
-  claims, sends and records them a chunk at a time (`claims`, `send`, `outcomes`);
+- it streams its profiles in keyset pages; a chunk at a time, it creates their rows in
+  bulk, already claimed (`rows`), sends them and records the answers (`send`,
+  `outcomes`); rows an earlier run left pending are claimed and sent the same way;
 - between chunks it refreshes its heartbeat, which also tells it when to stop (the
   dispatch was cancelled, or the shard taken from it);
+- given a time slice (the workers give DISPATCH_SHARD_SLICE_SECONDS), it stops after the
+  first chunk past it and leaves the rest of its range to a continuation, a new task at
+  the back of the queue (`ShardResult.more`): a worker is never more than about a slice
+  away from the transactional queue, however slow the receivers of a broadcast;
 - it is done once none of its rows waits (pending or sending); the dispatch is done when
   its last shard is (`shards_done` reaches `shards_total`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -34,11 +40,11 @@ from campaigns.services import variations_sent
 from .. import liquid
 from ..models import Delivery, Dispatch, DispatchShard
 from .cancel import pending_rows_cancel
-from .claims import deliveries_claim, deliveries_claim_created
+from .claims import deliveries_claim
 from .paging import audience_batches, audience_count, audience_queryset, python_filter, shard_bounds
 from .plans import channel_plans
-from .rows import deliveries_create
-from .send import deliveries_send
+from .rows import rows_existing
+from .send import chunk_send, deliveries_send
 
 
 @dataclass
@@ -92,7 +98,7 @@ def dispatch_plan(*, dispatch_pk: int) -> Plan:
         and dispatch.campaign_id
     ):
         # The campaign's first and last send dates; each variation's is set when its
-        # delivery rows are created (rows.deliveries_create).
+        # delivery rows are created (rows.rows_create).
         variations_sent(campaign_id=dispatch.campaign_id, at=now)
     try:
         channel_plans(dispatch)
@@ -135,6 +141,9 @@ class ShardResult:
     ran: bool = False  # this call took the shard
     retry: bool = False  # rows wait for a later attempt: run the shard again later
     done: bool = False
+    # The time slice ran out: the profiles above `after` are left to a continuation.
+    more: bool = False
+    after: int = 0
 
 
 def _shard_take(shard_pk: int) -> bool:
@@ -159,6 +168,17 @@ def _shard_beat(shard_pk: int) -> bool:
     )
 
 
+def _continue_later(shard_pk: int, *, after: int) -> ShardResult:
+    """Give the shard back for a continuation to take. `enqueued_at` stays unset until
+    the continuation's task is published (shards_enqueued): should this process die in
+    between, the sweeper publishes one."""
+    if DispatchShard.objects.filter(pk=shard_pk, status=DispatchShard.Status.RUNNING).update(
+        status=DispatchShard.Status.PENDING, enqueued_at=None
+    ):
+        return ShardResult(ran=True, more=True, after=after)
+    return ShardResult(ran=True)  # taken from us meanwhile: nothing more is ours to do
+
+
 def _shard_done(shard: DispatchShard) -> None:
     with transaction.atomic():
         if DispatchShard.objects.filter(
@@ -170,10 +190,14 @@ def _shard_done(shard: DispatchShard) -> None:
     dispatch_finish_if_done(shard.dispatch_id)
 
 
-def shard_run(*, shard_pk: int, give_up: bool = False) -> ShardResult:
-    """Deliver what is left of one shard (see the module docstring)."""
+def shard_run(
+    *, shard_pk: int, give_up: bool = False, after: int = 0, slice_seconds: float | None = None
+) -> ShardResult:
+    """Deliver what is left of one shard (see the module docstring): its profiles above
+    `after` (a continuation's start), for about `slice_seconds` (None: to the end)."""
     if not _shard_take(shard_pk):
         return ShardResult()
+    started = time.monotonic()
     shard = DispatchShard.objects.select_related("dispatch__campaign").get(pk=shard_pk)
     dispatch = shard.dispatch
     in_range = {"profile_id__gt": shard.pk_from, "profile_id__lte": shard.pk_to}
@@ -187,43 +211,63 @@ def shard_run(*, shard_pk: int, give_up: bool = False) -> ShardResult:
         _fail(dispatch.pk, str(exc))
         _shard_done(shard)
         return ShardResult(ran=True, done=True)
-    profiles = audience_queryset(dispatch).filter(pk__gt=shard.pk_from, pk__lte=shard.pk_to)
+    # Profiles up to `done_upto` have every row handled (sent, recorded, or left pending
+    # for a retry). A retry or a rescue (after=0) walks the whole range again.
+    done_upto = max(shard.pk_from, after)
+    profiles = audience_queryset(dispatch).filter(pk__lte=shard.pk_to)
     chunk = settings.DELIVERY_CHUNK_SIZE
     retry = 0
-    stopped = False
-    for batch in audience_batches(profiles, tree=python_filter(dispatch)):
+    stopped = out_of_time = False
+
+    def between_chunks() -> None:
+        nonlocal stopped, out_of_time
+        stopped = not _shard_beat(shard.pk)
+        out_of_time = slice_seconds is not None and time.monotonic() - started >= slice_seconds
+
+    for batch in audience_batches(profiles.filter(pk__gt=done_upto), tree=python_filter(dispatch)):
+        if out_of_time:  # with a page left
+            return _continue_later(shard.pk, after=done_upto)
         if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
             stopped = True
             break
-        created = deliveries_create(dispatch=dispatch, plans=plans, profiles=batch)
+        have = rows_existing(dispatch=dispatch, profiles=batch)
+        resolved = {profile_id for profile_id, _ in have}
+        whole = True  # every row of the page handled
         for plan in plans:
-            # The rows just created are in memory: claimed by pk, chunk by chunk.
-            fresh = [row for row in created.fresh if row.channel == plan.channel]
-            for start in range(0, len(fresh), chunk):
-                if stopped:
+            # Rows are created a chunk at a time, each just before it is sent.
+            todo = [p for p in batch if (p.pk, plan.channel) not in have]
+            for start in range(0, len(todo), chunk):
+                if stopped or out_of_time:
+                    whole = False
                     break
-                claimed = deliveries_claim_created(fresh[start : start + chunk])
-                retry += deliveries_send(
-                    channel=plan.channel, claimed=claimed, give_up=give_up, shard_pk=shard.pk
-                )
-                stopped = not _shard_beat(shard.pk)
+                retry += chunk_send(
+                    dispatch=dispatch, plan=plan, profiles=todo[start : start + chunk],
+                    resolved=resolved, give_up=give_up, shard_pk=shard.pk,
+                )  # fmt: skip
+                between_chunks()
             # Rows an earlier run created (a retry, a resend after a lost worker).
-            existing = created.existing.get(plan.channel) or []
-            after = 0
-            while existing and not stopped:
+            existing = [profile_id for profile_id, channel in have if channel == plan.channel]
+            last = 0
+            while existing:
+                if stopped or out_of_time:
+                    whole = False
+                    break
                 claimed = deliveries_claim(
                     dispatch_pk=dispatch.pk, channel=plan.channel, profile_ids=existing,
-                    after=after, limit=chunk,
+                    after=last, limit=chunk,
                 )
                 if not claimed:
                     break
-                after = claimed[-1].pk
+                last = claimed[-1].pk
                 retry += deliveries_send(
                     channel=plan.channel, claimed=claimed, give_up=give_up, shard_pk=shard.pk
                 )
-                stopped = not _shard_beat(shard.pk)
+                between_chunks()
         if stopped:
             break
+        if not whole:  # out of time in the middle of the page
+            return _continue_later(shard.pk, after=done_upto)
+        done_upto = batch[-1].pk
     if stopped:
         if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
             # Cancelled (or failed) between chunks: what was not sent never will be.

@@ -186,9 +186,14 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    # Per-recipient message identity (Braze has none; spec §7.3).
-    message_id = models.CharField(max_length=32, unique=True, default=new_message_id)
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="deliveries")
+    # Per-recipient message identity (Braze has none; spec §7.3). Unique by a constraint
+    # rather than `unique=True`, which on PostgreSQL adds a second (LIKE) index that no
+    # query uses and that every row write would maintain.
+    message_id = models.CharField(max_length=32, default=new_message_id)
+    # No index of its own: the unique (dispatch, profile, channel) index starts with it.
+    dispatch = models.ForeignKey(
+        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     profile = models.ForeignKey(
         Profile, null=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
@@ -227,7 +232,8 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["dispatch", "profile", "channel"], name="one_delivery_per_recipient"
-            )
+            ),
+            models.UniqueConstraint(fields=["message_id"], name="delivery_message_id_unique"),
         ]
         indexes = [
             # The sweeper looks for rows stuck in sending every minute; a partial index keeps

@@ -11,8 +11,9 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from analytics.models import EngagementEvent
+from config.sql import insert_new
 from messaging.channels.base import Outcome, Result
-from messaging.delivery import cancel, outcomes, routing, run, shards
+from messaging.delivery import cancel, outcomes, routing, rows, run, shards
 from messaging.models import Delivery, Dispatch, DispatchShard
 from messaging.tasks import dispatch_deliver_task, dispatch_shard_task
 
@@ -93,8 +94,9 @@ def test_running_a_shard_twice_sends_nothing_twice(send, make_profile):
     assert Dispatch.objects.get(pk=dispatch.pk).delivered_count == 4
 
 
-def test_a_page_of_rows_is_one_insert(make_profile, settings):
+def test_a_chunk_of_rows_is_one_insert_born_claimed(make_profile, settings, monkeypatch):
     settings.DISPATCH_SHARD_SIZE = 100
+    settings.DELIVERY_CHUNK_SIZE = 2
     for i in range(5):
         make_profile(external_id=f"p{i}")
     dispatch = Dispatch.objects.create(
@@ -102,7 +104,11 @@ def test_a_page_of_rows_is_one_insert(make_profile, settings):
     )
     shards.dispatch_plan(dispatch_pk=dispatch.pk)
     (shard,) = DispatchShard.objects.filter(dispatch=dispatch)
-    routing_adapter = routing.adapter_for
+    inserts = []  # rows per INSERT statement (raw on PostgreSQL: not seen by Django)
+
+    def counted(model, rows, **kwargs):
+        inserts.append(len(rows))
+        return insert_new(model, rows, **kwargs)
 
     class Ok:
         name = "ok"
@@ -110,17 +116,19 @@ def test_a_page_of_rows_is_one_insert(make_profile, settings):
         def send_batch(self, items, deadline=None):
             return [Outcome(Result.DELIVERED, "ok")] * len(items)
 
-    routing.adapter_for = lambda channel, items: Ok()
-    try:
-        with CaptureQueriesContext(connection) as queries:
-            shards.shard_run(shard_pk=shard.pk)
-    finally:
-        routing.adapter_for = routing_adapter
+    monkeypatch.setattr(rows, "insert_new", counted)
+    monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Ok())
+    with CaptureQueriesContext(connection) as queries:
+        shards.shard_run(shard_pk=shard.pk)
     statements = [q["sql"].replace('"', "") for q in queries]
-    inserts = [sql for sql in statements if sql.startswith("INSERT INTO messaging_delivery ")]
-    # Both channels' rows of the page, one statement (after a COPY on PostgreSQL).
-    assert len(inserts) == 1
+    updates = [sql for sql in statements if sql.startswith("UPDATE messaging_delivery ")]
+    # Per channel, 3 chunks of at most 2 rows: one INSERT each, the rows born claimed
+    # (no UPDATE to `sending`), then one UPDATE each for the answers.
+    assert inserts == [2, 2, 1, 2, 2, 1]
+    assert len(updates) == 6
+    assert not [sql for sql in updates if "sending" in sql.split("WHERE")[0]]
     assert Delivery.objects.filter(dispatch=dispatch, status="delivered").count() == 10
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_outcomes_of_a_chunk_are_recorded_in_one_call(send, make_profile, monkeypatch, settings):
@@ -179,13 +187,37 @@ def test_cancel_between_chunks_skips_what_was_not_sent(send, make_profile, monke
     dispatch.refresh_from_db()
     assert len(sent) == 2  # the shard stopped between chunks
     assert dispatch.status == "cancelled" and dispatch.cancelled_at is not None
-    assert (dispatch.delivered_count, dispatch.skipped_count) == (2, 4)
+    # Rows are created a chunk at a time: the four profiles not reached have none.
+    assert (dispatch.delivered_count, dispatch.skipped_count) == (2, 0)
     rows = Delivery.objects.filter(dispatch=dispatch)
-    assert set(rows.values_list("status", "error")) == {
-        ("delivered", ""), ("skipped", "cancelled"),
-    }
-    assert EngagementEvent.objects.filter(dispatch=dispatch, kind="skipped").count() == 4
+    assert list(rows.values_list("status", flat=True)) == ["delivered", "delivered"]
     assert DispatchShard.objects.get(dispatch=dispatch).status == "cancelled"
+
+
+def test_cancel_skips_the_rows_left_pending(send, make_profile, monkeypatch, settings):
+    """Rows an earlier attempt left pending (a retry) are skipped as cancelled."""
+    settings.DISPATCH_SHARD_SIZE = 100
+    for i in range(3):
+        make_profile(external_id=f"p{i}")
+
+    class Defers:
+        name = "smtp"
+
+        def send_batch(self, items, deadline=None):
+            return [Outcome(Result.RETRY, "451 later")] * len(items)
+
+    monkeypatch.setattr(routing, "adapter_for", lambda c, i: Defers())
+    monkeypatch.setattr("messaging.tasks.MAX_DELIVERY_RETRIES", 0)
+    dispatch = Dispatch.objects.create(audience={"broadcast": True}, messages={"email": EMAIL})
+    (shard_pk,) = shards.dispatch_plan(dispatch_pk=dispatch.pk).shard_pks
+    assert shards.shard_run(shard_pk=shard_pk).retry
+    assert Delivery.objects.filter(dispatch=dispatch, status="pending").count() == 3
+    assert cancel.dispatch_cancel(dispatch_pk=dispatch.pk)
+    dispatch.refresh_from_db()
+    assert (dispatch.status, dispatch.skipped_count) == ("cancelled", 3)
+    rows = Delivery.objects.filter(dispatch=dispatch)
+    assert set(rows.values_list("status", "error")) == {("skipped", "cancelled")}
+    assert EngagementEvent.objects.filter(dispatch=dispatch, kind="skipped").count() == 3
 
 
 def test_the_dispatch_page_cancels_honestly(marketer_client, make_profile, campaign):

@@ -13,7 +13,7 @@ from config.celery import app
 from messaging.channels.base import Outcome, Result
 from messaging.delivery import paging, routing, run, shards, sweeper
 from messaging.delivery.plans import channel_plans
-from messaging.delivery.rows import deliveries_create
+from messaging.delivery.rows import rows_create, rows_render
 from messaging.models import Delivery, Dispatch, PushToken, UserAlias
 from messaging.tasks import dispatch_deliver_task, dispatch_sweep_task
 
@@ -102,12 +102,13 @@ def test_a_row_claimed_by_another_worker_is_not_sent(send, make_profile, monkeyp
     dispatch = send({"external_user_ids": ["a", "b"], "messages": {"email": EMAIL}})
     monkeypatch.undo()
     monkeypatch.setattr(routing, "adapter_for", lambda channel, items: Recorder())
-    # Rows exist; another worker holds "a" (sending) right now.
+    # Rows exist (an earlier run's): "a" is held by another worker right now (sending),
+    # "b" waits (pending).
     plan = channel_plans(dispatch)[0]
-    deliveries_create(
-        dispatch=dispatch, plans=[plan], profiles=list(paging.audience_queryset(dispatch))
-    )
-    Delivery.objects.filter(profile__external_id="a").update(status=Delivery.Status.SENDING)
+    profiles = list(paging.audience_queryset(dispatch))
+    rows = rows_render(dispatch=dispatch, plan=plan, profiles=profiles)
+    rows_create(dispatch=dispatch, plan=plan, rows=rows, resolved=set())
+    Delivery.objects.filter(profile__external_id="b").update(status=Delivery.Status.PENDING)
     run.dispatch_run(dispatch_pk=dispatch.pk)
     assert calls == ["user2@example.test"]
 

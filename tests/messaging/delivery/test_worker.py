@@ -20,7 +20,7 @@ from django.db import connection
 
 from campaigns.models import Campaign, MessageVariation
 from config.celery import app
-from messaging.models import ContentCard, Delivery, Dispatch, Profile
+from messaging.models import ContentCard, Delivery, Dispatch, DispatchShard, Profile
 from messaging.tasks import dispatch_deliver_task
 from tests.conftest import missing
 
@@ -82,7 +82,13 @@ def listener():
 
 
 @pytest.fixture
-def worker(broker, smtp_server, listener):
+def worker_env():
+    """Extra environment of the worker process (a test may parametrize it)."""
+    return {}
+
+
+@pytest.fixture
+def worker(broker, smtp_server, listener, worker_env):
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -94,6 +100,7 @@ def worker(broker, smtp_server, listener):
         "EMAIL_PORT": str(smtp_server.port),
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "DATABASE_CONN_MAX_AGE": "0",
+        **worker_env,
     }
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -214,3 +221,34 @@ def test_worker_process_delivers_a_send_made_through_the_api(worker, api, smtp_s
     assert _wait(lambda: Dispatch.objects.filter(pk=dispatch.pk, status="done").exists())
     assert len(smtp_server.messages) == 3 and len(listener.requests) == 3
     assert Delivery.objects.filter(dispatch=dispatch).count() == 9
+
+
+@pytest.mark.parametrize(
+    "worker_env", [{"DISPATCH_SHARD_SLICE_SECONDS": "0", "DELIVERY_CHUNK_SIZE": "2"}]
+)
+def test_a_broadcast_in_time_slices_reaches_everyone_once(worker, api, listener, make_profile):
+    """Each slice sends one chunk and publishes its continuation to the bulk queue."""
+    for n in range(9):
+        make_profile(external_id=f"p{n}")
+    response = api.post(
+        "/messages/send",
+        {
+            "broadcast": True,
+            "messages": {
+                "webhook": {"request_method": "POST", "url": listener.url + "/b/{{${user_id}}}"}
+            },
+        },
+    )
+    assert response.status_code == 201, response.json()
+    dispatch = Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
+    done = _wait(lambda: Dispatch.objects.filter(pk=dispatch.pk, status="done").exists())
+    assert done, f"worker did not finish; exit code {worker.poll()}"
+    assert sorted(path for _, path, _, _ in listener.requests) == sorted(
+        f"/b/p{n}" for n in range(9)
+    )
+    (shard,) = DispatchShard.objects.filter(dispatch=dispatch)
+    assert shard.status == DispatchShard.Status.DONE
+    assert shard.attempts >= 5  # taken once per slice: 9 rows, 2 a chunk
+    assert set(Delivery.objects.filter(dispatch=dispatch).values_list("status", "attempts")) == {
+        ("delivered", 1)
+    }

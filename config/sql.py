@@ -1,4 +1,5 @@
-"""Two SQL statements the ORM cannot express, written once for PostgreSQL and SQLite.
+"""Two SQL statements the ORM cannot express, written once for PostgreSQL and SQLite
+(analytics records events and rollups with them, messaging its delivery rows).
 
 - `insert_new`: INSERT … ON CONFLICT DO NOTHING RETURNING, which tells which rows were
   really inserted (bulk_create(ignore_conflicts=True) does not). Counting only those is
@@ -81,7 +82,9 @@ def insert_new(
 ) -> list[tuple[Any, ...]]:
     """Insert `rows` (attname → value; defaults fill the rest), skipping conflicts.
 
-    Returns the `returning` columns of the rows that were really inserted.
+    Returns the `returning` columns of the rows that were really inserted. A default is
+    evaluated once per call, so a column whose default differs per row (a generated ID,
+    a timestamp of `auto_now`) must be given in every row.
     """
     if not rows:
         return []
