@@ -10,6 +10,12 @@ name, arguments, state, start and end (wall clock) and the process's peak RSS. T
 bench reads that list to count tasks per worker and per 1,000 recipients, whatever the
 tasks are called or however the delivery engine splits its work. Nothing here changes
 what a task does; a failure to record is logged and ignored.
+
+It also times the two steps that make delivery rows (messaging.delivery.send calls
+`rows_render`, then `rows_create`), wrapped where send.py looks them up: each record
+carries the seconds spent in each and the rows inserted, so the bench can set rows
+written per second of writing them (and of rendering plus writing) beside a raw COPY,
+whatever the sends in between.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import resource
 import time
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 from config.celery import app
 
@@ -32,6 +38,31 @@ LOG_URL = os.environ.get("BENCH_TASK_LOG_URL", "")
 LOG_KEY = os.environ.get("BENCH_TASK_LOG_KEY", "bench:tasks")
 _started: dict[str, float] = {}
 _client: dict[int, Any] = {}  # per process: prefork children must not share a socket
+# This task's so far (one task at a time: -c 1): seconds rendering rows, seconds writing
+# them (insert, events, counters, commit), rows written.
+_creating = {"render": 0.0, "write": 0.0, "rows": 0}
+
+
+def _timed(function: Any, *, step: str) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            _creating[step] += time.perf_counter() - started
+        if step == "write":
+            _creating["rows"] += getattr(result, "rows", 0)
+        return result
+
+    return wrapper
+
+
+@worker_process_init.connect
+def _time_row_creation(**_: Any) -> None:
+    from messaging.delivery import send  # needs Django set up: so in the pool's child
+
+    send.rows_render = _timed(send.rows_render, step="render")
+    send.rows_create = _timed(send.rows_create, step="write")
 
 
 def _redis() -> Any:
@@ -56,6 +87,7 @@ def _plain(value: Any) -> Any:
 def _task_started(task_id: str | None = None, **_: Any) -> None:
     if task_id:
         _started[task_id] = time.time()
+    _creating.update(render=0.0, write=0.0, rows=0)
 
 
 @task_postrun.connect
@@ -80,6 +112,9 @@ def _task_finished(
         "ended": ended,
         "pid": os.getpid(),
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "render_seconds": _creating["render"],
+        "write_seconds": _creating["write"],
+        "rows_created": _creating["rows"],
     }
     try:
         _redis().rpush(LOG_KEY, json.dumps(record))

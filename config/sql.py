@@ -34,8 +34,18 @@ _PLAIN = {"AutoField", "BigAutoField", "BigIntegerField", "CharField", "ForeignK
 
 
 def _converter(field: models.Field) -> Callable[[Any], Any]:
-    if field.get_internal_type() in _PLAIN:
+    kind = field.get_internal_type()
+    if kind in _PLAIN:
         return lambda value: value
+    if connection.vendor == "postgresql":
+        # What get_db_prep_save ends with, without its per-value checks (a third of a
+        # delivery chunk's time): psycopg takes aware datetimes as they are, and JSON
+        # wrapped as the field's own adapter would wrap it; None is SQL NULL.
+        if kind in ("DateTimeField", "DateField", "BooleanField"):
+            return lambda value: value
+        if kind == "JSONField":
+            adapt = connection.ops.adapt_json_value
+            return lambda value: None if value is None else adapt(value, field.encoder)
     return lambda value: field.get_db_prep_save(value, connection)
 
 
