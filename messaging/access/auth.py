@@ -6,7 +6,6 @@ before May 2020 — as `api_key` in the query string or the JSON body (spec §2.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,6 +16,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from config.api import ApiError
+from config.api.body import loads
+from config.api.validation import text_problem
 
 from ..models import ApiKey
 from .cache_outage import CacheUnavailable, cache_call
@@ -48,8 +49,8 @@ def presented_key(request: HttpRequest) -> str | None:
 def _legacy_body_key(request: HttpRequest) -> str | None:
     """`api_key` in a JSON body: accepted from clients written before May 2020 (spec §2.2)."""
     try:
-        data = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data, _ = loads(request.body or b"{}")
+    except (ValueError, RecursionError):  # not JSON: the body is refused after the key
         return None
     value = data.get("api_key") if isinstance(data, dict) else None
     return value if isinstance(value, str) and value else None
@@ -113,6 +114,8 @@ def authenticate(presented: str | None) -> ApiKey:
     """The active key matching `presented`, or a 401."""
     if not presented:
         raise ApiError(401, "Unauthorized", headers=EMPTY_RATE_HEADERS)
+    if text_problem(presented):  # no key holds one, and PostgreSQL could not look it up
+        raise ApiError(401, "Invalid API key", headers=EMPTY_RATE_HEADERS)
     api_key = _lookup(ApiKey.prefix_of(presented))
     if api_key is None or not api_key.matches(presented):
         raise ApiError(401, f"Invalid API key: {presented[:80]}", headers=EMPTY_RATE_HEADERS)
