@@ -32,8 +32,10 @@ RATE_HEADERS = {
 ERROR_EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "400": ("Invalid request: nothing was written",
             {"message": "Bad Request", "errors": ["field: what is wrong"]}),
-    "401": ("Missing, unknown or revoked API key, or a client IP outside the key's allowlist",
-            {"message": "Invalid API key: hrld_not-a-key"}),
+    "401": ("Missing, unknown or revoked API key (named by its public prefix only), a key "
+            "in the query string (send it in the Authorization: Bearer header), or a client "
+            "IP outside the key's allowlist",
+            {"message": "Invalid API key: hrld_AbCdEfG…"}),
     "403": ("The key lacks this endpoint's permission",
             {"message": "Access Denied",
              "errors": ["this API key lacks the users.track permission"]}),
