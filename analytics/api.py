@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from campaigns.api import MAX_PAGE, PAGE_SIZE, exported_campaign
 from config.api import ApiError, api_response, endpoint
-from config.api.times import iso_utc
+from config.api.times import ApiTime, iso_utc
 from config.api.validation import NoNul
 
 from . import selectors
@@ -23,10 +23,16 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+# A date or a date and time, as the document has always said; both read as ApiTime does.
+_DayOrTime = Annotated[ApiTime, WithJsonSchema(
+    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+)]
+
+
 class DataSeriesQuery(_Query):
     campaign_id: NoNul
     length: int = Field(ge=1, le=100)
-    ending_at: datetime | date | None = None
+    ending_at: _DayOrTime | None = None
 
 
 class SendDataSeriesQuery(DataSeriesQuery):

@@ -7,7 +7,7 @@ times are kept on the Campaign row itself (messaging writes them when a dispatch
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Literal
 
 from django.http import HttpRequest, JsonResponse
@@ -15,7 +15,7 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api import ApiError, api_response, endpoint
-from config.api.times import iso_utc
+from config.api.times import ApiTime, iso_utc
 from config.api.validation import NoNul
 
 from .models import PUSH_CHANNELS, Campaign, ConversionEvent, MessageVariation
@@ -34,7 +34,7 @@ class CampaignListQuery(_Query):
     page: int = Field(0, ge=0, le=MAX_PAGE)
     include_archived: bool = False
     sort_direction: Literal["asc", "desc"] = "asc"
-    last_edit_time_gt: datetime | None = Field(None, alias="last_edit.time[gt]")
+    last_edit_time_gt: ApiTime | None = Field(None, alias="last_edit.time[gt]")
 
 
 class CampaignDetailsQuery(_Query):

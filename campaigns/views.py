@@ -20,6 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from config.dashboard import filter_value
+
 from . import selectors, services
 from .forms import (
     CONVERSION_PREFIX,
@@ -64,9 +66,9 @@ def _get_campaign(request: HttpRequest, campaign_id: uuid.UUID) -> Campaign:
 @login_required
 def campaign_list(request: HtmxRequest) -> HttpResponse:
     filters = {
-        "q": request.GET.get("q", "").strip()[:200],
-        "status": request.GET.get("status", ""),
-        "tag": request.GET.get("tag", ""),
+        "q": filter_value(request, "q", label="search"),
+        "status": request.GET.get("status", ""),  # only a known status filters
+        "tag": filter_value(request, "tag", label="tag filter"),
         "sort": request.GET.get("sort", selectors.DEFAULT_SORT),
     }
     if filters["sort"] not in selectors.SORTS:

@@ -378,7 +378,9 @@ DELIVERY_EMAIL_MESSAGE_ID_DOMAIN = env("DELIVERY_EMAIL_MESSAGE_ID_DOMAIN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No API key reaches a log line, whoever wrote it (config/redact.py).
+    "filters": {"redact_keys": {"()": "config.redact.RedactKeys"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_keys"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -30,7 +30,8 @@ from django.db.models.fields.json import KeyTransform, compile_json_path
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, In
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+
+from config.api.times import parse_time
 
 from .models import Profile
 
@@ -164,7 +165,7 @@ def _custom_attribute(body: dict[str, Any], where: str) -> dict[str, Any]:
         if not is_number or value < 0:
             raise AudienceError(f"{at}: must be a number of days (0 or more)")
     elif comparison in TIME_INSTANT:
-        moment = parse_datetime(value) if isinstance(value, str) else None
+        moment = _time_or_none(value)
         if moment is None:
             raise AudienceError(f"{at}: must be an ISO 8601 time, e.g. 2030-01-01T00:00:00Z")
         if timezone.is_naive(moment):
@@ -330,10 +331,20 @@ def audience_q(tree: dict[str, Any]) -> Q:
 # --- Python (exact; used per batch when a leaf cannot be expressed in SQL) -------------------
 
 
+def _time_or_none(value: Any) -> datetime | None:
+    """An ISO 8601 time (config.api.times.parse_time), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
 def _as_time(value: Any) -> datetime | None:
     if isinstance(value, dict) and set(value) == {"$time"}:
         value = value["$time"]
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    moment = _time_or_none(value)
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)
     return moment

@@ -2,8 +2,10 @@
 
 The declared input is the JSON body of a POST (`body=`) or the query string of a GET
 (`query=`). It goes through, in order: the endpoint's `prepare` (Braze's own pre-checks,
-and reshaping), the NUL check where the endpoint asks for it, then the declared model (or
-the endpoint's `parse`). A refusal is a 400 whose `errors` name the fields.
+and reshaping), the text check (no NUL, no lone surrogate, unless the endpoint's `parse`
+checks each object), then the declared model (or the endpoint's `parse`). A refusal is a
+400 whose `errors` name the fields: the body's by their path (`messages.sms.body`), the
+query's by the parameter (`external_id`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.http import HttpRequest
 
 from .envelope import ApiError, refusal_message
 from .registry import Endpoint
-from .validation import NUL_ERROR, contains_nul, validate, validation_errors
+from .validation import text_errors, validate, validation_errors
 
 
 def view_arguments(
@@ -37,12 +39,15 @@ def _validated(endpoint: Endpoint, request: HttpRequest, data: dict[str, Any]) -
         raw = endpoint.prepare(raw)
     elif endpoint.method != "POST":
         raw = raw.dict()  # a repeated parameter takes its last value
-    if endpoint.refuse_nul and contains_nul(raw):
-        raise ApiError(400, "Bad Request", [NUL_ERROR])
+    if not endpoint.text_per_object:
+        errors = text_errors(raw)
+        if errors:
+            raise ApiError(400, refusal_message(errors), errors)
+    whole = endpoint.input_name or "body"
     if endpoint.parse is not None:
         try:
             return endpoint.parse(raw)
         except pydantic.ValidationError as exc:
-            errors = validation_errors(exc, style=endpoint.error_style)
+            errors = validation_errors(exc, style=endpoint.error_style, whole=whole)
             raise ApiError(400, refusal_message(errors), errors) from None
-    return validate(model, raw, style=endpoint.error_style)
+    return validate(model, raw, style=endpoint.error_style, whole=whole)

@@ -32,11 +32,15 @@ RATE_HEADERS = {
 ERROR_EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "400": ("Invalid request: nothing was written",
             {"message": "Bad Request", "errors": ["field: what is wrong"]}),
-    "401": ("Missing, unknown or revoked API key, or a client IP outside the key's allowlist",
-            {"message": "Invalid API key: hrld_not-a-key"}),
+    "401": ("Missing, unknown or revoked API key (named by its public prefix only), a key "
+            "in the query string (send it in the Authorization: Bearer header), or a client "
+            "IP outside the key's allowlist",
+            {"message": "Invalid API key: hrld_AbCdEfG…"}),
     "403": ("The key lacks this endpoint's permission",
             {"message": "Access Denied",
              "errors": ["this API key lacks the users.track permission"]}),
+    "413": ("Request body larger than the server's cap (API_MAX_BODY_BYTES)",
+            {"message": "Request body too large", "errors": ["body: at most 1048576 bytes"]}),
     "429": ("Over the rate limit; retry after Retry-After seconds", {"message": "Rate Limited"}),
 }
 
@@ -74,6 +78,8 @@ def _operation(endpoint: Endpoint, keyed: dict[Any, Any]) -> dict[str, Any]:
     }
     for status, (text, example) in ERROR_EXAMPLES.items():
         if endpoint.permission is None and status in ("401", "403"):
+            continue
+        if endpoint.method != "POST" and status == "413":  # only a POST has a body
             continue
         headers = _headers_object()
         if status == "429":

@@ -23,7 +23,10 @@ Input options of `@endpoint`, applied in this order by the guard (config.api.inp
   object (POST) or the QueryDict (GET) and returns what the model validates; it may raise
   `ApiError` with Braze's text (e.g. "Invalid Extra Push Payload"). Without it a query is
   read as `QueryDict.dict()` (the last value of a repeated parameter).
-- `refuse_nul`: a NUL character anywhere in the input is a 400 (PostgreSQL stores none).
+- text that no database stores (a NUL character, a lone surrogate) anywhere in the input,
+  names included, is a 400 naming where it is, for every endpoint. `text_per_object=True`
+  leaves that to the endpoint's `parse`, which refuses such an object on its own
+  (/users/track's partial success) with the same check (`validation.first_text_problem`).
 - `parse`: validates in place of `model.model_validate`, for an endpoint that validates
   piece by piece (/users/track: each object on its own, with partial success); the model
   then only documents the input.
@@ -61,7 +64,7 @@ class Endpoint:
     tags: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
     error_style: ErrorStyle = ErrorStyle.PYDANTIC
-    refuse_nul: bool = False
+    text_per_object: bool = False
     prepare: Callable[[Any], Any] | None = None
     parse: Callable[[Any], Any] | None = None
     idempotent: bool = False
@@ -90,9 +93,10 @@ def _check(endpoint: Endpoint) -> None:
         raise TypeError(f"{where}: only a POST has a body")
     if endpoint.query is not None and endpoint.method != "GET":
         raise TypeError(f"{where}: only a GET is declared with query=")
-    if endpoint.input_name is None and (endpoint.prepare or endpoint.parse
-                                        or endpoint.refuse_nul):
-        raise TypeError(f"{where}: prepare, parse and refuse_nul need body= or query=")
+    if endpoint.input_name is None and (endpoint.prepare or endpoint.parse):
+        raise TypeError(f"{where}: prepare and parse need body= or query=")
+    if endpoint.text_per_object and endpoint.parse is None:
+        raise TypeError(f"{where}: text_per_object needs a parse that checks each object")
     if endpoint.idempotent and (endpoint.method != "POST" or endpoint.permission is None):
         raise TypeError(f"{where}: idempotency needs a POST with an API key (permission)")
     arguments = {endpoint.input_name: None} if endpoint.input_name else {}
@@ -117,7 +121,7 @@ def endpoint(
     success_status: int | None = None,
     tags: tuple[str, ...] = (),
     error_style: ErrorStyle = ErrorStyle.PYDANTIC,
-    refuse_nul: bool = False,
+    text_per_object: bool = False,
     prepare: Callable[[Any], Any] | None = None,
     parse: Callable[[Any], Any] | None = None,
     idempotent: bool = False,
@@ -139,7 +143,7 @@ def endpoint(
             tags=tags,
             description=(view.__doc__ or "").strip(),
             error_style=error_style,
-            refuse_nul=refuse_nul,
+            text_per_object=text_per_object,
             prepare=prepare,
             parse=parse,
             idempotent=idempotent,

@@ -1,4 +1,4 @@
-"""Validation: the one error formatter, the one NUL check, and `validate`.
+"""Validation: the one error formatter, the one text check (NUL, lone surrogates), `validate`.
 
 Two error styles exist because Braze clients have seen both, endpoint by endpoint, and an
 answer never changes its wording (see `ErrorStyle`).
@@ -6,6 +6,9 @@ answer never changes its wording (see `ErrorStyle`).
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -16,9 +19,11 @@ from .envelope import ApiError, refusal_message
 # PostgreSQL stores no NUL character in text: a field with this pattern refuses one, as a 400.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NoNul = Annotated[str, pydantic.Field(pattern=NO_NUL_PATTERN)]
-# The one wording of a NUL refusal: of a whole body, and of one object (/users/track).
+# The wordings of a text refusal, for a whole input and for one object (/users/track).
 NUL_TEXT = "text must not contain NUL characters"
-NUL_ERROR = f"body: {NUL_TEXT}"
+SURROGATE_TEXT = "text must not contain lone surrogates (not valid Unicode)"
+# A lone surrogate ("\ud800" in JSON) cannot be encoded as UTF-8: no database stores it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # pydantic's error types that mean "this should have been an object".
 _OBJECT_TYPES = ("dict_type", "model_type", "model_attributes_type")
 
@@ -49,18 +54,26 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def validation_errors(
-    exc: pydantic.ValidationError, *, style: ErrorStyle = ErrorStyle.PYDANTIC
+    exc: pydantic.ValidationError, *, style: ErrorStyle = ErrorStyle.PYDANTIC,
+    whole: str = "body",
 ) -> list[str]:
-    """Pydantic's errors as stable, human strings that name the field."""
+    """Pydantic's errors as stable, human strings that name the field.
+
+    `whole` names the input in a PYDANTIC-style error about all of it: "body" for a JSON
+    body, "query" for a query string.
+    """
     messages = []
     for error in exc.errors(include_url=False):
-        # Union members add their type name to the location; drop those noise parts.
-        where = _location(tuple(
-            part for part in error["loc"]
+        # Union members add their type name to the location; drop those noise parts. The
+        # first part is always a field (or parameter) name, brackets and all
+        # (`last_edit.time[gt]`).
+        loc = error["loc"]
+        where = _location(loc[:1] + tuple(
+            part for part in loc[1:]
             if not (isinstance(part, str) and ("[" in part or part.startswith("function-")))
         ))
         if style is ErrorStyle.PYDANTIC:
-            messages.append(f"{where or 'body'}: {error['msg']}")
+            messages.append(f"{where or whole}: {error['msg']}")
             continue
         if error["type"] == "value_error":
             text = str(error["ctx"]["error"])
@@ -72,23 +85,64 @@ def validation_errors(
     return messages
 
 
-def contains_nul(value: Any) -> bool:
-    """True if a NUL character hides in any string or key (PostgreSQL cannot store one)."""
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored (a NUL, a lone surrogate), or None."""
+    if "\x00" in text:
+        return NUL_TEXT
+    if not text.isascii() and _SURROGATE.search(text):
+        return SURROGATE_TEXT
+    return None
+
+
+def _shown(key: str) -> str:
+    """A key as an error may name it: escaped (ASCII) when it is the key at fault."""
+    return json.dumps(key)[1:-1] if text_problem(key) else key
+
+
+def _text_problems(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    # Recursion is bounded: JSON bodies are refused deeper than body.MAX_JSON_DEPTH.
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
+        problem = text_problem(value)
+        if problem:
+            yield where, problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{where}.{_shown(key)}" if where else _shown(key)
+            problem = text_problem(key) if isinstance(key, str) else None
+            if problem:
+                yield here, problem
+            yield from _text_problems(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _text_problems(item, f"{where}[{index}]")
+
+
+def text_errors(value: Any, *, limit: int = 10) -> list[str]:
+    """`location: problem` for each string or key that cannot be stored (at most `limit`).
+
+    The one text check: a NUL character (PostgreSQL stores none in text or jsonb) or a lone
+    surrogate (no UTF-8 encoding exists, so SQLite's driver and psycopg both fail on it).
+    """
+    errors = []
+    for where, problem in _text_problems(value, ""):
+        errors.append(f"{where}: {problem}" if where else problem)
+        if len(errors) >= limit:
+            break
+    return errors
+
+
+def first_text_problem(value: Any) -> str | None:
+    """The problem of the first string or key of `value` that cannot be stored, or None."""
+    return next((problem for _, problem in _text_problems(value, "")), None)
 
 
 def validate(
-    model: type[pydantic.BaseModel], data: Any, *, style: ErrorStyle = ErrorStyle.PYDANTIC
+    model: type[pydantic.BaseModel], data: Any, *, style: ErrorStyle = ErrorStyle.PYDANTIC,
+    whole: str = "body",
 ) -> Any:
     """Validate `data` with `model`, or raise a 400 naming the fields in error."""
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        errors = validation_errors(exc, style=style)
+        errors = validation_errors(exc, style=style, whole=whole)
         raise ApiError(400, refusal_message(errors), errors) from None

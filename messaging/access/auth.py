@@ -1,12 +1,17 @@
 """API key authentication: the key a request presents, looked up through the cache.
 
 A key arrives as `Authorization: Bearer KEY` (or the bare key), or — from clients written
-before May 2020 — as `api_key` in the query string or the JSON body (spec §2.2).
+before May 2020 — as `api_key` in the JSON body (spec §2.2; older releases of the
+braze-client package for Python send it there, so it stays). `api_key` in the query string
+is refused with a 401 that says to use the header: a URL is written to every access log,
+so a key in it would leak.
+
+NOTE: no answer and no log line ever holds a presented key: a refusal names it by its
+public prefix only (`public_prefix`), as the dashboard's key list does.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,14 +22,20 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from config.api import ApiError
+from config.api.body import loads
+from config.api.validation import text_problem
 
 from ..models import ApiKey
+from ..models.keys import KEY_PREFIX
 from .cache_outage import CacheUnavailable, cache_call
 
 log = logging.getLogger("herald.cache")
 
 # Braze's 401s carry the rate-limit headers, empty, as the key is unknown (spec §2.5).
 EMPTY_RATE_HEADERS = {"X-RateLimit-Limit": "", "X-RateLimit-Remaining": "", "X-RateLimit-Reset": ""}
+# The refusal of a key in the query string: where to put it instead.
+QUERY_KEY_REFUSED = ("API keys are not accepted in the query string (api_key): "
+                     "send the key in the Authorization: Bearer header")
 # last_used_at is written at most this often per key, to keep writes off the hot path.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # How long a key lookup is cached (keys are immutable but for revocation, see _lookup).
@@ -32,27 +43,42 @@ KEY_CACHE_SECONDS = 60
 
 
 def presented_key(request: HttpRequest) -> str | None:
-    """The key the request presents: header, query string, or (POST) the legacy body key."""
+    """The key the request presents: header or (POST) the legacy body key; a 401 for a
+    key in the query string."""
+    if "api_key" in request.GET:
+        raise ApiError(401, QUERY_KEY_REFUSED, headers=EMPTY_RATE_HEADERS)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         return header.strip()
-    key = request.GET.get("api_key") or None
-    if key is None and request.method == "POST":
-        key = _legacy_body_key(request)
-    return key
+    if request.method == "POST":
+        return _legacy_body_key(request)
+    return None
 
 
 def _legacy_body_key(request: HttpRequest) -> str | None:
     """`api_key` in a JSON body: accepted from clients written before May 2020 (spec §2.2)."""
     try:
-        data = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data, _ = loads(request.body or b"{}")
+    except (ValueError, RecursionError):  # not JSON: the body is refused after the key
         return None
     value = data.get("api_key") if isinstance(data, dict) else None
     return value if isinstance(value, str) and value else None
+
+
+def public_prefix(presented: str) -> str:
+    """What a refusal may say of a presented key: its public prefix, never the secret.
+
+    A Herald key is `hrld_` and 43 random characters, of which the first 12 characters
+    are the public prefix shown in the dashboard. Anything else (another system's key, a
+    typo) is not echoed at all.
+    """
+    prefix = ApiKey.prefix_of(presented)
+    if not presented.startswith(KEY_PREFIX) or not prefix.isprintable():
+        return ""
+    return prefix + ("…" if len(presented) > len(prefix) else "")
 
 
 def key_cache_key(prefix: str) -> str:
@@ -113,9 +139,13 @@ def authenticate(presented: str | None) -> ApiKey:
     """The active key matching `presented`, or a 401."""
     if not presented:
         raise ApiError(401, "Unauthorized", headers=EMPTY_RATE_HEADERS)
+    if text_problem(presented):  # no key holds one, and PostgreSQL could not look it up
+        raise ApiError(401, "Invalid API key", headers=EMPTY_RATE_HEADERS)
     api_key = _lookup(ApiKey.prefix_of(presented))
     if api_key is None or not api_key.matches(presented):
-        raise ApiError(401, f"Invalid API key: {presented[:80]}", headers=EMPTY_RATE_HEADERS)
+        shown = public_prefix(presented)
+        message = f"Invalid API key: {shown}" if shown else "Invalid API key"
+        raise ApiError(401, message, headers=EMPTY_RATE_HEADERS)
     return api_key
 
 

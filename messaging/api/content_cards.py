@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from config.api import ApiError, api_response, endpoint
+from config.api.validation import text_problem
 
 from ..models import Profile
 from ..schemas.content_cards import MAX_CARDS, FeedQuery, FeedResponse
@@ -62,7 +63,7 @@ def _token_subject(request: HttpRequest) -> str:
     except jwt.PyJWTError as exc:
         raise ApiError(401, "Unauthorized", [f"token: {exc}"]) from None
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
+    if not isinstance(subject, str) or not subject or text_problem(subject):
         raise ApiError(401, "Unauthorized", ["token: sub must be the external_id"])
     return subject
 

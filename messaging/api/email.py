@@ -20,7 +20,7 @@ from .users import without_legacy_key
 @endpoint(
     "/email/status", permission="email.status", tags=("Email",),
     summary="Set the global email subscription state", body=EmailStatusRequest,
-    response=SuccessResponse, prepare=without_legacy_key, refuse_nul=True,
+    response=SuccessResponse, prepare=without_legacy_key,
     error_style=ErrorStyle.PLAIN,
 )
 def email_status(request: HttpRequest, body: EmailStatusRequest) -> JsonResponse:
@@ -35,7 +35,7 @@ def email_status(request: HttpRequest, body: EmailStatusRequest) -> JsonResponse
 @endpoint(
     "/email/unsubscribes", method="GET", permission="email.unsubscribe", tags=("Email",),
     summary="List recent email unsubscribes", query=EmailUnsubscribesQuery,
-    response=EmailUnsubscribesResponse, refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    response=EmailUnsubscribesResponse, error_style=ErrorStyle.PLAIN,
 )
 def email_unsubscribes(request: HttpRequest, query: EmailUnsubscribesQuery) -> JsonResponse:
     """Addresses unsubscribed between `start_date` and `end_date`, or whether `email` is.

@@ -47,8 +47,6 @@ def _precheck_extra(data: dict[str, Any]) -> dict[str, Any]:
     success_status=201,
     tags=("Messaging",),
     prepare=_precheck_extra,
-    # PostgreSQL can store no NUL character in text or JSON; refuse it up front.
-    refuse_nul=True,
     idempotent=True,
 )
 def messages_send(request: HttpRequest, body: SendBody) -> JsonResponse:

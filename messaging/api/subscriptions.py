@@ -29,7 +29,7 @@ from .users import without_legacy_key
     rate_limit="subscription.status.set", tags=("Subscription groups",),
     summary="Subscribe or unsubscribe users to a subscription group",
     body=SubscriptionStatusSetRequest, response=SuccessResponse,
-    prepare=without_legacy_key, refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    prepare=without_legacy_key, error_style=ErrorStyle.PLAIN,
 )
 def subscription_status_set(
     request: HttpRequest, body: SubscriptionStatusSetRequest
@@ -50,7 +50,7 @@ def subscription_status_set(
     rate_limit="subscription.status.set", tags=("Subscription groups",),
     summary="Update several subscription groups at once",
     body=SubscriptionStatusSetV2Request, response=SuccessResponse,
-    prepare=without_legacy_key, refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    prepare=without_legacy_key, error_style=ErrorStyle.PLAIN,
 )
 def subscription_status_set_v2(
     request: HttpRequest, body: SubscriptionStatusSetV2Request
@@ -78,7 +78,7 @@ def _status_query(params: QueryDict) -> dict[str, Any]:
     "/subscription/status/get", method="GET", permission="subscription.status.get",
     tags=("Subscription groups",), summary="Read users' state in a subscription group",
     query=SubscriptionStatusGetQuery, response=SubscriptionStatusGetResponse,
-    prepare=_status_query, refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    prepare=_status_query, error_style=ErrorStyle.PLAIN,
 )
 def subscription_status_get(
     request: HttpRequest, query: SubscriptionStatusGetQuery

@@ -99,6 +99,8 @@ def track_objects(data: dict[str, Any]) -> TrackObjects:
     "/users/track", permission="users.track", rate_limit="users.track", tags=("Users",),
     summary="Record attributes, custom events and purchases",
     body=UsersTrackRequest, response=UsersTrackResponse, parse=track_objects,
+    # An object with a NUL or a lone surrogate is refused on its own (_TrackItem).
+    text_per_object=True,
 )
 def users_track(request: HttpRequest, body: TrackObjects) -> JsonResponse:
     """Create or update profiles and record what they did.
@@ -126,7 +128,7 @@ def users_track(request: HttpRequest, body: TrackObjects) -> JsonResponse:
     "/users/alias/new", permission="users.alias.new", rate_limit="users.profiles",
     tags=("Users",), summary="Add user aliases, or create alias-only users",
     body=UsersAliasNewRequest, response=AliasesProcessedResponse,
-    prepare=capped("user_aliases"), refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    prepare=capped("user_aliases"), error_style=ErrorStyle.PLAIN,
 )
 def users_alias_new(request: HttpRequest, body: UsersAliasNewRequest) -> JsonResponse:
     """With `external_id` the alias joins that user; without, a new alias-only user is made.
@@ -142,7 +144,7 @@ def users_alias_new(request: HttpRequest, body: UsersAliasNewRequest) -> JsonRes
     tags=("Users",), summary="Identify unidentified profiles with an external_id",
     body=UsersIdentifyRequest, response=AliasesProcessedResponse,
     prepare=capped("aliases_to_identify", "emails_to_identify", "phone_numbers_to_identify"),
-    refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    error_style=ErrorStyle.PLAIN,
 )
 def users_identify(request: HttpRequest, body: UsersIdentifyRequest) -> JsonResponse:
     """Fold an alias-, email- or phone-only profile into the profile with `external_id`.
@@ -158,7 +160,7 @@ def users_identify(request: HttpRequest, body: UsersIdentifyRequest) -> JsonResp
     summary="Delete profiles", body=UsersDeleteRequest, response=DeletedResponse,
     prepare=capped("external_ids", "user_aliases", "braze_ids", "email_addresses",
                    "phone_numbers"),
-    refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    error_style=ErrorStyle.PLAIN,
 )
 def users_delete(request: HttpRequest, body: UsersDeleteRequest) -> JsonResponse:
     """Delete profiles named by one identifier kind (at most 50); irreversible.
@@ -175,7 +177,7 @@ def users_delete(request: HttpRequest, body: UsersDeleteRequest) -> JsonResponse
     body=UsersExportIdsRequest, response=UsersExportIdsResponse,
     prepare=capped("external_ids", "user_aliases",
                    message="The max number of external_ids and aliases per request was exceeded"),
-    refuse_nul=True, error_style=ErrorStyle.PLAIN,
+    error_style=ErrorStyle.PLAIN,
 )
 def users_export_ids(request: HttpRequest, body: UsersExportIdsRequest) -> JsonResponse:
     """Profiles by `external_ids`, `user_aliases`, `braze_id`, `email_address`, `phone`

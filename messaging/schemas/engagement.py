@@ -5,12 +5,12 @@ The same models validate requests and document them in the OpenAPI document.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analytics.models import EngagementEvent
+from config.api.times import ApiTime
 
 Kind = EngagementEvent.Kind
 
@@ -43,7 +43,7 @@ _NO_NUL = r"^[^\x00]*$"
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time: datetime | None = None
+    time: ApiTime | None = None
 
 
 class MessageEvent(_Item):

@@ -8,11 +8,12 @@ Booleans written as strings (`"false"`), which Braze's own examples use, are acc
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
+
+from config.api.times import ApiTime
 
 Text = str
 APPLE_PUSH_MAX_BYTES = 1912
@@ -69,7 +70,7 @@ class ApplePush(_Message):
     content_available: bool | None = Field(default=None, alias="content-available")
     interruption_level: Literal["passive", "active", "time-sensitive", "critical"] | None = None
     relevance_score: float | None = Field(default=None, ge=0.0, le=1.0)
-    expiry: datetime | None = None
+    expiry: ApiTime | None = None
     custom_uri: str | None = None
     use_webview: bool | None = None
     notification_group_thread_id: str | None = None
@@ -287,7 +288,7 @@ class ContentCard(_Message):
     pinned: bool | None = None
     image_url: str | None = None
     time_to_live: int | None = Field(default=None, gt=0, le=CONTENT_CARD_MAX_LIFETIME_SECONDS)
-    expire_at: datetime | None = None
+    expire_at: ApiTime | None = None
     expire_in_local_time: bool | None = None
     ios_uri: str | None = None
     android_uri: str | None = None

@@ -25,7 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from config.api.validation import NUL_TEXT, contains_nul
+from config.api.times import TimeOutOfRange
+from config.api.times import parse_time as iso_time
+from config.api.validation import first_text_problem
 
 from ..phones import phone_normalize
 
@@ -90,21 +92,17 @@ def parse_time(value: Any) -> datetime:
     Timestamps in the future are clamped to now (spec §3.4).
     """
     if isinstance(value, datetime):
-        parsed = value
+        parsed = iso_time(value)
     elif isinstance(value, str) and value.strip():
         text = value.strip()
-        parsed = None
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = iso_time(text)
+        except TimeOutOfRange:
+            raise
         except ValueError:
-            for fmt in _TIME_FORMATS:
-                try:
-                    parsed = datetime.strptime(text.replace("Z", "+0000"), fmt)
-                    break
-                except ValueError:
-                    continue
-        if parsed is None:
-            raise ValueError("not a recognised date and time (use ISO 8601)")
+            parsed = _listed_format(text)
+            if parsed is None:
+                raise ValueError("not a recognised date and time (use ISO 8601)") from None
     else:
         raise ValueError("must be a date and time string (ISO 8601)")
     if parsed.tzinfo is None:
@@ -116,12 +114,27 @@ def parse_time(value: Any) -> datetime:
     return min(parsed, timezone.now())
 
 
+def _listed_format(text: str) -> datetime | None:
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = datetime.strptime(text.replace("Z", "+0000"), fmt)
+        except ValueError:
+            continue
+        try:
+            return iso_time(parsed)  # the same bounds on the offset
+        except ValueError:
+            return None
+    return None
+
+
 BrazeTime = Annotated[datetime, BeforeValidator(parse_time)]
 
 
-def refuse_nul(data: Any) -> Any:
-    if contains_nul(data):
-        raise ValueError(NUL_TEXT)
+def refuse_bad_text(data: Any) -> Any:
+    """A NUL or a lone surrogate anywhere in an object refuses that object alone."""
+    problem = first_text_problem(data)
+    if problem:
+        raise ValueError(problem)
     return data
 
 
@@ -196,8 +209,8 @@ class _TrackItem(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return refuse_nul(data)
+    def _storable_text(cls, data: Any) -> Any:
+        return refuse_bad_text(data)
 
     @model_validator(mode="after")
     def _one_identifier(self) -> _TrackItem:

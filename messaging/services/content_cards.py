@@ -9,7 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+
+from config.api.times import parse_time
 
 from ..models import ContentCard, Delivery, Profile
 
@@ -21,8 +22,11 @@ def content_card_expiry(message: dict[str, Any], *, now: datetime | None = None)
     """When a card sent now expires: `expire_at`, or now + `time_to_live` (≤ 30 days)."""
     now = now or timezone.now()
     if message.get("expire_at"):
-        value = parse_datetime(str(message["expire_at"]))
-        if value is not None:
+        try:
+            value = parse_time(str(message["expire_at"]))
+        except ValueError:
+            value = None  # validated when the send was accepted; never seen
+        if value is not None and value.tzinfo is not None:
             return min(value, now + timedelta(seconds=MAX_TIME_TO_LIVE))
     ttl = int(message.get("time_to_live") or MAX_TIME_TO_LIVE)
     return now + timedelta(seconds=min(ttl, MAX_TIME_TO_LIVE))

@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from config.dashboard import filter_value
+
 from .. import selectors
 from ..models import Profile
 from ..services.profiles import profile_set_global_control
@@ -28,7 +30,7 @@ def _get_profile(braze_id: str) -> Profile:
 
 @login_required
 def profile_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = filter_value(request, "q", label="search")
     page = Paginator(selectors.profile_list(query=query), PAGE_SIZE).get_page(
         request.GET.get("page"))
     template = "messaging/profile_list.html"

@@ -45,7 +45,7 @@ def test_revoked_key_is_refused(api_key, client):
     response = client.post("/users/track", {}, content_type="application/json",
                            headers={"Authorization": f"Bearer {api_key[1]}"})
     assert response.status_code == 401
-    assert response.json()["message"] == f"Invalid API key: {api_key[1]}"
+    assert response.json()["message"] == f"Invalid API key: {api_key[0].prefix}…"
 
 
 # --- management command ------------------------------------------------------------------

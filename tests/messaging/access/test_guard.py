@@ -110,7 +110,7 @@ def test_the_view_gets_the_validated_body_or_query(key):
 
 
 @pytest.mark.django_db
-def test_prepare_runs_before_the_nul_check_and_the_model(key):
+def test_prepare_runs_before_the_text_check_and_the_model(key):
     def refuse_colours(data):
         if "colour" in data:
             raise ApiError(400, "No Colours", ["colour: not here"])
@@ -119,12 +119,11 @@ def test_prepare_runs_before_the_nul_check_and_the_model(key):
     def view(request, body: TinyBody):
         return api_response({"count": body.count}, status=201)
 
-    serve = guard({"POST": declare(view, body=TinyBody, prepare=refuse_colours,
-                                   refuse_nul=True)})
+    serve = guard({"POST": declare(view, body=TinyBody, prepare=refuse_colours)})
     refused = serve(post(key, {"name": "a\x00", "colour": "red"}))
     assert json.loads(refused.content)["message"] == "No Colours"
     nul = serve(post(key, {"name": "a\x00"}))
-    assert json.loads(nul.content)["errors"] == ["body: text must not contain NUL characters"]
+    assert json.loads(nul.content)["errors"] == ["name: text must not contain NUL characters"]
     assert json.loads(serve(post(key, {"name": "a"})).content)["count"] == 2
 
 
@@ -257,7 +256,9 @@ def test_work_enqueued_on_commit_starts_after_the_record_is_committed(key):
     (lambda request, query: None, {"method": "GET", "query": TinyQuery, "idempotent": True},
      "idempotency needs a POST"),
     (lambda request: None, {"method": "GET", "body": TinyBody}, "only a POST has a body"),
-    (lambda request: None, {"refuse_nul": True}, "need body= or query="),
+    (lambda request: None, {"prepare": dict}, "need body= or query="),
+    (lambda request, body: None, {"body": TinyBody, "text_per_object": True},
+     "text_per_object needs a parse"),
 ])
 def test_a_declaration_the_guard_cannot_honour_fails_at_import(view, options, problem):
     with pytest.raises(TypeError, match=problem.replace("(", r"\(").replace(")", r"\)")):

@@ -183,8 +183,8 @@ def test_nul_anywhere_in_the_body_is_refused_up_front(api, make_profile):
     make_profile()
     response = api.post("/messages/send", body({"sms": {**VALID["sms"], "body": "a\x00b"}}))
     assert response.status_code == 400
-    assert response.json() == {"message": "Bad Request",
-                               "errors": ["body: text must not contain NUL characters"]}
+    error = "messages.sms.body: text must not contain NUL characters"
+    assert response.json() == {"message": error, "errors": [error]}
     assert not Dispatch.objects.exists()
 
 

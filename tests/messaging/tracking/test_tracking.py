@@ -67,6 +67,28 @@ def test_click_redirects_to_the_original_link_and_counts(client, delivery):
     assert (rollup.clicks, rollup.unique_clicks, rollup.first_clicks) == (3, 1, 1)
 
 
+@pytest.mark.parametrize("added", [
+    "?url=https://evil.example",
+    "?u=https://evil.example",
+    "?url=https://evil.example&u=https://evil.example&next=//evil.example&redirect=x",
+    "?u=%2F%2Fevil.example&l=https%3A%2F%2Fevil.example",
+    "?m=other&i=1",
+])
+def test_a_click_link_with_added_parameters_leads_only_to_its_signed_link(client, delivery,
+                                                                          added):
+    html = tracking.instrument_email(HTML, message_id=delivery.message_id)
+    first, second = _paths(html, "c")
+    for path, signed in ((first, "https://shop.example/orders?id=1&x=2"),
+                         (second, "http://example.test/b")):
+        response = client.get(path + added)
+        assert response.status_code == 302
+        assert response["Location"] == signed
+        assert "evil" not in response["Location"]
+    # Parameters in the path itself (before the token) name no link either.
+    token = first.rsplit("/", 1)[1]
+    assert client.get(f"/t/c/https://evil.example/{token}").status_code == 404
+
+
 def test_tampered_or_forged_tokens_are_404_and_record_nothing(client, delivery):
     html = tracking.instrument_email(HTML, message_id=delivery.message_id)
     click = _paths(html, "c")[0]
