@@ -8,7 +8,11 @@ raises does not strand the claimed rows: the whole chunk is answered "retry".
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 
@@ -16,7 +20,7 @@ from campaigns.models import Channel
 
 from ..channels.base import ChannelAdapter, Outcome, Outgoing, Result
 from ..models import Delivery, Dispatch, Profile
-from ..tracking.links import instrument_email, unsubscribe_headers
+from ..tracking.links import instrument_email, unsubscribe_headers, unsubscribe_url
 from . import failpoints, routing
 from .heartbeat import Heartbeat
 from .outcomes import outcomes_record
@@ -35,29 +39,39 @@ def outgoing(delivery: Delivery) -> Outgoing:
         app_id=delivery.app_id,
     )
     if delivery.channel == Channel.EMAIL:
+        unsubscribe = unsubscribe_url(delivery.message_id)  # signed once, used twice
         item.html = instrument_email(
-            delivery.rendered.get("body") or "", message_id=delivery.message_id
+            delivery.rendered.get("body") or "", message_id=delivery.message_id,
+            unsubscribe=unsubscribe,
+        )  # fmt: skip
+        item.extra_headers = unsubscribe_headers(
+            message_id=delivery.message_id, unsubscribe=unsubscribe
         )
-        item.extra_headers = unsubscribe_headers(message_id=delivery.message_id)
     return item
 
 
-def chunk_send(
-    *,
-    dispatch: Dispatch,
-    plan: ChannelPlan,
-    profiles: list[Profile],
-    resolved: set[int],
-    give_up: bool,
-    shard_pk: int | None = None,
-) -> int:
-    """Create the rows of `plan` for `profiles` (which have none yet), send them and record
-    the answers; returns how many rows wait for a retry. `resolved`: see rows_create.
+@dataclass
+class Prepared:
+    """A chunk ready for its adapter: its rows committed `sending`, attempt started."""
+
+    channel: str
+    adapter: ChannelAdapter
+    rows: list[Delivery]
+    items: list[Outgoing]
+
+
+def chunk_prepare(
+    *, dispatch: Dispatch, plan: ChannelPlan, profiles: list[Profile], resolved: set[int]
+) -> Prepared | int:
+    """Create the rows of `plan` for `profiles` (which have none yet), ready to send; or,
+    when there is nothing to send, how many rows wait for a retry. `resolved`: see
+    rows_create.
 
     Everything that may fail before the network comes first, while the rows are only in
     memory: rendering, the items, the adapter and its lookups. Then the rows are
-    committed, born `sending` with their attempt started, and handed to the adapter at
-    once. A failure before that leaves no row: the shard's next run creates them."""
+    committed, born `sending` with their attempt started, for InFlight to hand to the
+    adapter right away. A failure before that leaves no row: the shard's next run
+    creates them."""
     rows = rows_render(dispatch=dispatch, plan=plan, profiles=profiles)
     pending = [row for row in rows if row.status == Delivery.Status.PENDING]
     adapter: ChannelAdapter | None = None
@@ -73,10 +87,83 @@ def chunk_send(
     created = rows_create(dispatch=dispatch, plan=plan, rows=rows, resolved=resolved)
     if not created.fresh or adapter is None:
         return 0
-    return _send(
-        plan.channel, adapter, created.fresh, [items[row.message_id] for row in created.fresh],
-        give_up=give_up, shard_pk=shard_pk,
-    )  # fmt: skip
+    return Prepared(
+        plan.channel, adapter, created.fresh, [items[row.message_id] for row in created.fresh]
+    )
+
+
+def chunk_abandon(prepared: Prepared, *, give_up: bool) -> int:
+    """A prepared chunk that will not be sent now (the shard was told to stop): its rows
+    go back to pending, never attempted."""
+    outcomes = [Outcome(Result.RETRY, "not sent: the shard stopped")] * len(prepared.rows)
+    return _record(
+        prepared.rows, outcomes, provider=prepared.channel, give_up=give_up, attempted=False
+    )
+
+
+# The adapters of messaging.channels never touch the database (scripts/check_imports.py
+# holds them to it), so they may send from a thread of their own.
+_PURE_ADAPTERS = "messaging.channels."
+_senders: dict[int, ThreadPoolExecutor] = {}
+
+
+def _sender() -> ThreadPoolExecutor:
+    """This process's thread for adapter calls (made after a fork: threads don't survive one)."""
+    pid = os.getpid()
+    if pid not in _senders:
+        _senders.clear()
+        _senders[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-send")
+    return _senders[pid]
+
+
+class InFlight:
+    """A chunk at its adapter, in a thread of its own, so that the shard renders and
+    writes the next chunk meanwhile (`finish` waits for the answers and records them).
+    With a deadline (DELIVERY_CHUNK_SECONDS), and a heartbeat kept fresh while it works.
+    One at a time per process: the shard finishes a chunk before it starts the next."""
+
+    def __init__(self, prepared: Prepared, *, give_up: bool, shard_pk: int | None) -> None:
+        self.prepared, self.give_up = prepared, give_up
+        self.heartbeat = Heartbeat(
+            delivery_pks=[row.pk for row in prepared.rows],
+            shard_pk=shard_pk,
+            every=settings.DELIVERY_HEARTBEAT_SECONDS,
+        )
+        self.heartbeat.__enter__()
+        deadline = time.monotonic() + settings.DELIVERY_CHUNK_SECONDS
+        call = partial(prepared.adapter.send_batch, prepared.items, deadline=deadline)
+        self.future: Future[list[Outcome]]
+        if type(prepared.adapter).__module__.startswith(_PURE_ADAPTERS):
+            try:
+                self.future = _sender().submit(call)
+            except BaseException:
+                self.heartbeat.__exit__(None, None, None)
+                raise
+            return
+        # Any other adapter (the content card feed) may use the database: this thread's
+        # connection and transaction, so it runs here and now.
+        self.future = Future()
+        try:
+            self.future.set_result(call())
+        except Exception as exc:  # noqa: BLE001 - handed to finish(), as from the thread
+            self.future.set_exception(exc)
+
+    def finish(self) -> int:
+        """Wait for the answers and record them; returns how many rows wait for a retry.
+        An adapter that raised answers "retry" for the whole chunk."""
+        prepared = self.prepared
+        try:
+            outcomes = self.future.result()
+            failpoints.attempts_sent(len(prepared.items))
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the rows
+            log.exception("adapter %s failed on a batch", getattr(prepared.adapter, "name", ""))
+            outcomes = [Outcome(Result.RETRY, f"adapter error: {exc}")] * len(prepared.rows)
+        finally:
+            self.heartbeat.__exit__(None, None, None)
+        return _record(
+            prepared.rows, outcomes, provider=getattr(prepared.adapter, "name", prepared.channel),
+            give_up=self.give_up, attempted=True,
+        )  # fmt: skip
 
 
 def deliveries_send(
@@ -100,24 +187,9 @@ def _send(
     channel: str, adapter: ChannelAdapter, rows: list[Delivery], items: list[Outgoing], *,
     give_up: bool, shard_pk: int | None,
 ) -> int:  # fmt: skip
-    """The adapter call: with a deadline (DELIVERY_CHUNK_SECONDS) and a heartbeat kept
-    fresh while it works; an adapter that raises answers "retry" for the whole chunk."""
-    try:
-        deadline = time.monotonic() + settings.DELIVERY_CHUNK_SECONDS
-        with Heartbeat(
-            delivery_pks=[row.pk for row in rows],
-            shard_pk=shard_pk,
-            every=settings.DELIVERY_HEARTBEAT_SECONDS,
-        ):
-            outcomes = adapter.send_batch(items, deadline=deadline)
-        failpoints.attempts_sent(len(items))
-    except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand claimed rows
-        log.exception("adapter %s failed on a batch", getattr(adapter, "name", channel))
-        outcomes = [Outcome(Result.RETRY, f"adapter error: {exc}")] * len(rows)
-    return _record(
-        rows, outcomes, provider=getattr(adapter, "name", channel), give_up=give_up,
-        attempted=True,
-    )  # fmt: skip
+    return InFlight(
+        Prepared(channel, adapter, rows, items), give_up=give_up, shard_pk=shard_pk
+    ).finish()
 
 
 def _record(

@@ -44,7 +44,7 @@ from .claims import deliveries_claim
 from .paging import audience_batches, audience_count, audience_queryset, python_filter, shard_bounds
 from .plans import channel_plans
 from .rows import rows_existing
-from .send import chunk_send, deliveries_send
+from .send import InFlight, chunk_abandon, chunk_prepare, deliveries_send
 
 
 @dataclass
@@ -218,56 +218,81 @@ def shard_run(
     chunk = settings.DELIVERY_CHUNK_SIZE
     retry = 0
     stopped = out_of_time = False
+    inflight: InFlight | None = None  # the chunk at its adapter while the next is prepared
 
     def between_chunks() -> None:
         nonlocal stopped, out_of_time
         stopped = not _shard_beat(shard.pk)
         out_of_time = slice_seconds is not None and time.monotonic() - started >= slice_seconds
 
-    for batch in audience_batches(profiles.filter(pk__gt=done_upto), tree=python_filter(dispatch)):
-        if out_of_time:  # with a page left
-            return _continue_later(shard.pk, after=done_upto)
-        if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
-            stopped = True
-            break
-        have = rows_existing(dispatch=dispatch, profiles=batch)
-        resolved = {profile_id for profile_id, _ in have}
-        whole = True  # every row of the page handled
-        for plan in plans:
-            # Rows are created a chunk at a time, each just before it is sent.
-            todo = [p for p in batch if (p.pk, plan.channel) not in have]
-            for start in range(0, len(todo), chunk):
-                if stopped or out_of_time:
-                    whole = False
-                    break
-                retry += chunk_send(
-                    dispatch=dispatch, plan=plan, profiles=todo[start : start + chunk],
-                    resolved=resolved, give_up=give_up, shard_pk=shard.pk,
-                )  # fmt: skip
-                between_chunks()
-            # Rows an earlier run created (a retry, a resend after a lost worker).
-            existing = [profile_id for profile_id, channel in have if channel == plan.channel]
-            last = 0
-            while existing:
-                if stopped or out_of_time:
-                    whole = False
-                    break
-                claimed = deliveries_claim(
-                    dispatch_pk=dispatch.pk, channel=plan.channel, profile_ids=existing,
-                    after=last, limit=chunk,
-                )
-                if not claimed:
-                    break
-                last = claimed[-1].pk
-                retry += deliveries_send(
-                    channel=plan.channel, claimed=claimed, give_up=give_up, shard_pk=shard.pk
-                )
-                between_chunks()
-        if stopped:
-            break
-        if not whole:  # out of time in the middle of the page
-            return _continue_later(shard.pk, after=done_upto)
-        done_upto = batch[-1].pk
+    def settle() -> None:
+        """Wait for the chunk at its adapter, record its answers, see whether to go on."""
+        nonlocal inflight, retry
+        if inflight is not None:
+            retry += inflight.finish()
+            inflight = None
+            between_chunks()
+
+    try:
+        for batch in audience_batches(
+            profiles.filter(pk__gt=done_upto), tree=python_filter(dispatch)
+        ):
+            if out_of_time:  # with a page left
+                settle()
+                return _continue_later(shard.pk, after=done_upto)
+            if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
+                stopped = True
+                break
+            have = rows_existing(dispatch=dispatch, profiles=batch)
+            resolved = {profile_id for profile_id, _ in have}
+            whole = True  # every row of the page handled
+            for plan in plans:
+                # A chunk's rows are created just before it is sent, while the chunk
+                # before it is still at the adapter.
+                todo = [p for p in batch if (p.pk, plan.channel) not in have]
+                for start in range(0, len(todo), chunk):
+                    if stopped or out_of_time:
+                        whole = False
+                        break
+                    prepared = chunk_prepare(
+                        dispatch=dispatch, plan=plan, profiles=todo[start : start + chunk],
+                        resolved=resolved,
+                    )  # fmt: skip
+                    settle()
+                    if isinstance(prepared, int):
+                        retry += prepared
+                    elif stopped:
+                        retry += chunk_abandon(prepared, give_up=give_up)
+                    else:
+                        inflight = InFlight(prepared, give_up=give_up, shard_pk=shard.pk)
+                # Rows an earlier run created (a retry, a resend after a lost worker).
+                existing = [pid for pid, channel in have if channel == plan.channel]
+                if existing:
+                    settle()
+                last = 0
+                while existing:
+                    if stopped or out_of_time:
+                        whole = False
+                        break
+                    claimed = deliveries_claim(
+                        dispatch_pk=dispatch.pk, channel=plan.channel, profile_ids=existing,
+                        after=last, limit=chunk,
+                    )
+                    if not claimed:
+                        break
+                    last = claimed[-1].pk
+                    retry += deliveries_send(
+                        channel=plan.channel, claimed=claimed, give_up=give_up, shard_pk=shard.pk
+                    )
+                    between_chunks()
+            if stopped:
+                break
+            if not whole:  # out of time in the middle of the page
+                settle()
+                return _continue_later(shard.pk, after=done_upto)
+            done_upto = batch[-1].pk
+    finally:
+        settle()
     if stopped:
         if Dispatch.objects.filter(pk=dispatch.pk, status__in=Dispatch.FINISHED).exists():
             # Cancelled (or failed) between chunks: what was not sent never will be.

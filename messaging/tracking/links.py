@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_urlconf, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 SALT_OPEN = "herald.tracking.open"
 SALT_CLICK = "herald.tracking.click"
@@ -29,8 +32,22 @@ _LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE 
 TRACKABLE = re.compile(r"^https?://", re.IGNORECASE)
 
 
+_TOKEN = "herald-token"
+
+
+@lru_cache(maxsize=64)
+def _url_parts(name: str, site_url: str, urlconf: str | None) -> tuple[str, str]:
+    before, _, after = reverse(f"messaging:{name}", args=[_TOKEN], urlconf=urlconf).partition(
+        _TOKEN
+    )
+    return site_url + before, after
+
+
 def _url(name: str, token: str) -> str:
-    return settings.SITE_URL + reverse(f"messaging:{name}", args=[token])
+    # Reversed once per route (an email has three or more of these, a broadcast millions),
+    # the token quoted as reverse() quotes an argument.
+    before, after = _url_parts(name, settings.SITE_URL, get_urlconf())
+    return before + quote(token, safe=RFC3986_SUBDELIMS + "/~:@") + after
 
 
 def _sign(payload: dict[str, Any], salt: str) -> str:
@@ -60,9 +77,10 @@ def unsubscribe_url(message_id: str) -> str:
     return _url("track-unsubscribe", _sign({"m": message_id}, SALT_UNSUBSCRIBE))
 
 
-def instrument_email(html: str, *, message_id: str) -> str:
-    """Return the email HTML with tracked links, an unsubscribe link and an open pixel."""
-    unsubscribe = unsubscribe_url(message_id)
+def instrument_email(html: str, *, message_id: str, unsubscribe: str | None = None) -> str:
+    """Return the email HTML with tracked links, an unsubscribe link and an open pixel.
+    `unsubscribe`: the message's unsubscribe_url, when the caller has signed it already."""
+    unsubscribe = unsubscribe or unsubscribe_url(message_id)
     index = 0
 
     def rewrite(match: re.Match[str]) -> str:
@@ -87,9 +105,9 @@ def instrument_email(html: str, *, message_id: str) -> str:
     return body + extra
 
 
-def unsubscribe_headers(*, message_id: str) -> dict[str, str]:
+def unsubscribe_headers(*, message_id: str, unsubscribe: str | None = None) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers: one-click unsubscribe from the mail client."""
     return {
-        "List-Unsubscribe": f"<{unsubscribe_url(message_id)}>",
+        "List-Unsubscribe": f"<{unsubscribe or unsubscribe_url(message_id)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

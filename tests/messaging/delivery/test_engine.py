@@ -187,10 +187,15 @@ def test_cancel_between_chunks_skips_what_was_not_sent(send, make_profile, monke
     dispatch.refresh_from_db()
     assert len(sent) == 2  # the shard stopped between chunks
     assert dispatch.status == "cancelled" and dispatch.cancelled_at is not None
-    # Rows are created a chunk at a time: the four profiles not reached have none.
-    assert (dispatch.delivered_count, dispatch.skipped_count) == (2, 0)
-    rows = Delivery.objects.filter(dispatch=dispatch)
-    assert list(rows.values_list("status", flat=True)) == ["delivered", "delivered"]
+    # The next chunk was written while the first was out: never sent, it is skipped as
+    # cancelled. Rows are created a chunk at a time: the last two profiles have none.
+    assert (dispatch.delivered_count, dispatch.skipped_count) == (2, 2)
+    rows = Delivery.objects.filter(dispatch=dispatch).order_by("pk")
+    assert list(rows.values_list("status", "error")) == [
+        ("delivered", ""), ("delivered", ""), ("skipped", "cancelled"), ("skipped", "cancelled"),
+    ]
+    # Sent: attempted; written but never handed over: not.
+    assert [row.attempt_started_at is not None for row in rows] == [True, True, False, False]
     assert DispatchShard.objects.get(dispatch=dispatch).status == "cancelled"
 
 
