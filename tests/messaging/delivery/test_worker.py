@@ -248,7 +248,9 @@ def test_a_broadcast_in_time_slices_reaches_everyone_once(worker, api, listener,
     )
     (shard,) = DispatchShard.objects.filter(dispatch=dispatch)
     assert shard.status == DispatchShard.Status.DONE
-    assert shard.attempts >= 5  # taken once per slice: 9 rows, 2 a chunk
+    # Taken once per slice; a slice sends the chunk in flight and the one prepared
+    # meanwhile: 9 rows, 2 a chunk, at least 3 slices.
+    assert shard.attempts >= 3
     assert set(Delivery.objects.filter(dispatch=dispatch).values_list("status", "attempts")) == {
         ("delivered", 1)
     }
