@@ -147,6 +147,9 @@ class InFlight:
             self.future.set_result(call())
         except Exception as exc:  # noqa: BLE001 - handed to finish(), as from the thread
             self.future.set_exception(exc)
+        except BaseException:
+            self.heartbeat.__exit__(None, None, None)  # no finish() will stop it
+            raise
 
     def finish(self) -> int:
         """Wait for the answers and record them; returns how many rows wait for a retry.

@@ -65,6 +65,8 @@ def _crash(dispatch, monkeypatch, *, before_send: bool):
     with pytest.raises(WorkerKilled):
         run.dispatch_run(dispatch_pk=dispatch.pk)
     monkeypatch.undo()
+    # Nothing of the "dead" run beats on (a heartbeat would keep its rows looking alive).
+    assert "delivery-heartbeat" not in [thread.name for thread in threading.enumerate()]
     # The shard is running and the third profile has no row yet. The first chunk's two
     # rows are `sending`, attempt started, when the crash came at the provider; when it
     # came while choosing the adapter, before any network call, they were never created.
