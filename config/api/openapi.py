@@ -45,6 +45,21 @@ ERROR_EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# What an `idempotent=True` endpoint adds (messaging.access.idempotency).
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Beyond Braze: a retry with the same key and body within 24 hours gets "
+                   "the first answer again (Idempotent-Replayed: true)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+IDEMPOTENCY_ANSWERS: dict[int, tuple[str, dict[str, Any]]] = {
+    409: ("A request with this Idempotency-Key is still in progress",
+          {"message": "A request with this Idempotency-Key is in progress"}),
+    422: ("This Idempotency-Key was used with another request body",
+          {"message": "Idempotency-Key reused with a different request body"}),
+}
+
+
 def _headers_object() -> dict[str, Any]:
     return {name: {"description": text, "schema": {"type": "string"}}
             for name, text in RATE_HEADERS.items()}
@@ -66,6 +81,22 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     return parameters
 
 
+def _error_answers(endpoint: Endpoint) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every error status the endpoint can answer: the guard's, then its own, by status."""
+    answers: dict[str, tuple[str, dict[str, Any]]] = {}
+    for status, (text, example) in ERROR_EXAMPLES.items():
+        if endpoint.permission is None and status in ("401", "403"):
+            continue
+        if endpoint.method != "POST" and status == "413":  # only a POST has a body
+            continue
+        answers[status] = (text, example)
+    if endpoint.idempotent:
+        answers.update({str(s): answer for s, answer in IDEMPOTENCY_ANSWERS.items()})
+    for status, answer in endpoint.answers.items():
+        answers[str(status)] = answer
+    return dict(sorted(answers.items()))
+
+
 def _operation(endpoint: Endpoint, keyed: dict[Any, Any]) -> dict[str, Any]:
     success_schema = (keyed[(endpoint.response, "serialization")] if endpoint.response
                       else {"$ref": "#/components/schemas/Success"})
@@ -76,11 +107,7 @@ def _operation(endpoint: Endpoint, keyed: dict[Any, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": success_schema}},
         },
     }
-    for status, (text, example) in ERROR_EXAMPLES.items():
-        if endpoint.permission is None and status in ("401", "403"):
-            continue
-        if endpoint.method != "POST" and status == "413":  # only a POST has a body
-            continue
+    for status, (text, example) in _error_answers(endpoint).items():
         headers = _headers_object()
         if status == "429":
             headers["Retry-After"] = {"description": "seconds until the window resets",
@@ -110,6 +137,8 @@ def _operation(endpoint: Endpoint, keyed: dict[Any, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": keyed[(endpoint.body, "validation")]}},
         }
     parameters = _parameters(endpoint)
+    if endpoint.idempotent:
+        parameters.append(IDEMPOTENCY_PARAMETER)
     if parameters:
         operation["parameters"] = parameters
     return operation

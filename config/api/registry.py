@@ -35,6 +35,12 @@ Input options of `@endpoint`, applied in this order by the guard (config.api.inp
 `idempotent=True` (POST only, with a permission) honours an `Idempotency-Key` header: the
 view's work and the stored answer commit in one transaction; a retry within 24 hours gets
 the stored answer (`Idempotent-Replayed: true`), the same key with another body a 422.
+
+`answers={404: ("when", {"message": …})}` documents an error status the view itself answers
+(an `ApiError` of its own) with an example body, beyond those the guard answers for every
+endpoint: the OpenAPI document lists
+every status an endpoint can answer, and the fuzzing gate (tests/test_fuzz_api.py) fails
+on any other.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ class Endpoint:
     prepare: Callable[[Any], Any] | None = None
     parse: Callable[[Any], Any] | None = None
     idempotent: bool = False
+    answers: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def input_name(self) -> str | None:
@@ -125,6 +132,7 @@ def endpoint(
     prepare: Callable[[Any], Any] | None = None,
     parse: Callable[[Any], Any] | None = None,
     idempotent: bool = False,
+    answers: dict[int, tuple[str, dict[str, Any]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a REST view (calling convention and options: this module's docstring)."""
 
@@ -147,6 +155,7 @@ def endpoint(
             prepare=prepare,
             parse=parse,
             idempotent=idempotent,
+            answers=dict(answers or {}),
         )
         _check(declared)
         REGISTRY[(path, method)] = declared

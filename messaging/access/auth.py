@@ -139,7 +139,9 @@ def authenticate(presented: str | None) -> ApiKey:
     """The active key matching `presented`, or a 401."""
     if not presented:
         raise ApiError(401, "Unauthorized", headers=EMPTY_RATE_HEADERS)
-    if text_problem(presented):  # no key holds one, and PostgreSQL could not look it up
+    # A Herald key is printable ASCII: anything else (a NUL or a lone surrogate PostgreSQL
+    # could not look up, a control character no cache key may hold) is refused unseen.
+    if text_problem(presented) or not (presented.isascii() and presented.isprintable()):
         raise ApiError(401, "Invalid API key", headers=EMPTY_RATE_HEADERS)
     api_key = _lookup(ApiKey.prefix_of(presented))
     if api_key is None or not api_key.matches(presented):

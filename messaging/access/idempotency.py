@@ -42,8 +42,10 @@ def idempotency_key(request: HttpRequest) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > 255 or not key.isascii():
-        raise ApiError(400, "Bad Request", [f"{IDEMPOTENCY_HEADER}: 1 to 255 ASCII characters"])
+    # As the OpenAPI document says: printable ASCII (no control character), 1 to 255 of them.
+    if not key or len(key) > 255 or not (key.isascii() and key.isprintable()):
+        raise ApiError(400, "Bad Request",
+                       [f"{IDEMPOTENCY_HEADER}: 1 to 255 printable ASCII characters"])
     return key
 
 

@@ -38,6 +38,8 @@ def _feed(external_id: str) -> JsonResponse:
     query=FeedQuery,
     response=FeedResponse,
     tags=("Content Cards",),
+    answers={404: ("No profile has this external_id",
+                   {"message": "Not Found", "errors": ["external_id: no user 'u-1'"]})},
 )
 def content_cards_feed(request: HttpRequest, query: FeedQuery) -> JsonResponse:
     """The live cards of the profile with this `external_id`: not expired, not dismissed,
@@ -75,6 +77,11 @@ def _token_subject(request: HttpRequest) -> str:
     summary="Read the signed-in user's content cards (from the app, per-profile token)",
     response=FeedResponse,
     tags=("Content Cards",),
+    answers={401: ("No token, or one that is not signed, unexpired and naming a user (or "
+                   "content card tokens are not enabled)",
+                   {"message": "Unauthorized", "errors": ["token: expired"]}),
+             404: ("No profile has the token's external_id",
+                   {"message": "Not Found", "errors": ["external_id: no user 'u-1'"]})},
 )
 def content_cards_sdk_feed(request: HttpRequest) -> JsonResponse:
     """For the customer's app: `Authorization: Bearer <JWT>`, HS256-signed by the customer's

@@ -23,10 +23,16 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
 
 
-IdList = Annotated[list[IdString], BeforeValidator(_listify), Field(max_length=MAX_IDS)]
-EmailList = Annotated[list[EmailAddress], BeforeValidator(_listify), Field(max_length=MAX_IDS)]
-PhoneList = Annotated[list[PhoneNumber],
-                      BeforeValidator(_listify), Field(max_length=MAX_IDS)]
+def _list_or_one(item: Any) -> Any:
+    """A list of `item`, or one `item` alone: what the document says is accepted."""
+    return Annotated[list[item], BeforeValidator(  # type: ignore[valid-type]
+        _listify, json_schema_input_type=Annotated[list[item], Field(max_length=MAX_IDS)] | item
+    ), Field(max_length=MAX_IDS)]
+
+
+IdList = _list_or_one(IdString)
+EmailList = _list_or_one(EmailAddress)
+PhoneList = _list_or_one(PhoneNumber)
 
 
 def _one_kind(external_ids: list | None, emails: list | None, phones: list | None) -> None:

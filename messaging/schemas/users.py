@@ -54,9 +54,9 @@ def _coerce_id(value: Any) -> Any:
     return value
 
 
-IdString = Annotated[
-    str, BeforeValidator(_coerce_id), StringConstraints(min_length=1, max_length=255)
-]
+_IdText = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# The document says what is accepted: a string, or an integer (stored as its string).
+IdString = Annotated[_IdText, BeforeValidator(_coerce_id, json_schema_input_type=_IdText | int)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
@@ -427,9 +427,12 @@ class UsersTrackRequest(BaseModel):
     others are still processed.
     """
 
-    attributes: list[TrackAttributes] | None = Field(None, max_length=MAX_TRACK_ITEMS)
-    events: list[TrackEvent] | None = Field(None, max_length=MAX_TRACK_ITEMS)
-    purchases: list[TrackPurchase] | None = Field(None, max_length=MAX_TRACK_ITEMS)
+    # NOTE: documentation only (the endpoint's `parse` validates). An item may be anything:
+    # one that is not a valid object is refused on its own, in `errors`, with a 201 for the
+    # rest (Braze's partial success), so the document says `anyOf: [the object, {}]`.
+    attributes: list[TrackAttributes | Any] | None = Field(None, max_length=MAX_TRACK_ITEMS)
+    events: list[TrackEvent | Any] | None = Field(None, max_length=MAX_TRACK_ITEMS)
+    purchases: list[TrackPurchase | Any] | None = Field(None, max_length=MAX_TRACK_ITEMS)
 
 
 class TrackItemError(BaseModel):
@@ -562,8 +565,10 @@ class UsersDeleteRequest(BaseModel):
     external_ids: list[IdString] | None = None
     user_aliases: list[UserAliasRef] | None = None
     braze_ids: list[IdString] | None = None
-    email_addresses: list[Annotated[EmailPrioritized, BeforeValidator(_email_item)]] | None = None
-    phone_numbers: list[Annotated[PhonePrioritized, BeforeValidator(_phone_item)]] | None = None
+    email_addresses: list[Annotated[EmailPrioritized, BeforeValidator(
+        _email_item, json_schema_input_type=EmailPrioritized | EmailLookup)]] | None = None
+    phone_numbers: list[Annotated[PhonePrioritized, BeforeValidator(
+        _phone_item, json_schema_input_type=PhonePrioritized | PhoneNumber)]] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> UsersDeleteRequest:

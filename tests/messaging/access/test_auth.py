@@ -155,10 +155,22 @@ def test_a_valid_prefix_with_a_wrong_secret_is_refused(client, api_key):
     assert genuine.status_code == 201
 
 
-@pytest.mark.parametrize("presented", [r"hrld_\u0000abc", r"hrld_\ud800abc", r"\u0000"])
+@pytest.mark.parametrize("presented", [r"hrld_\u0000abc", r"hrld_\ud800abc", r"\u0000",
+                                       r"hrld_\tC]B,abc", r"hrld_\u00e9abc"])
 def test_a_legacy_body_key_no_database_can_look_up_is_a_401(client, presented):
     raw = '{"api_key": "' + presented + '", "attributes": [{"external_id": "x"}]}'
     response = client.post("/users/track", raw, content_type="application/json")
+    assert response.status_code == 401
+    assert response.json()["message"] == "Invalid API key"
+
+
+@pytest.mark.parametrize("presented", ["hrld_\tC]B,abc", "hrld_\x7fabc", "hrld_\x01"])
+def test_a_key_with_a_control_character_is_a_401_without_a_lookup(
+    client, presented, django_assert_num_queries
+):
+    # Found by the fuzzing gate: such a key reached the cache key (memcached refuses one).
+    with django_assert_num_queries(0):
+        response = call(client, REGISTRY[("/campaigns/list", "GET")], headers=bearer(presented))
     assert response.status_code == 401
     assert response.json()["message"] == "Invalid API key"
 
