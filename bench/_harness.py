@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -757,3 +758,54 @@ def sink(kind: str):  # type: ignore[no-untyped-def]
     from tests.fakes.sink import SinkProcess
 
     return SinkProcess(kind)
+
+
+@dataclass
+class WrkRun:
+    """One wrk measurement: requests answered, seconds, latency quantiles, non-2xx/3xx."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    bad: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else float("nan")
+
+
+def _wrk_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(
+    base: str, path: str, *, script: Path, connections: int, seconds: float,
+    method: str = "GET", body_file: Path | None = None, headers: dict[str, str] | None = None,
+) -> WrkRun:  # fmt: skip
+    """`wrk` against base+path for `seconds` with `connections` keep-alive connections
+    (two threads), sending `method`, the bytes of `body_file` and `headers`."""
+    lines = [f'wrk.method = "{method}"']
+    if body_file is not None:
+        lines.append(f'wrk.body = io.open("{body_file}", "rb"):read("*a")')
+    for name, value in (headers or {}).items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    script.write_text("\n".join(lines) + "\n")
+    command = [
+        "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds:g}s",
+        "--timeout", "10s", "--latency", "-s", str(script), base + path,
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    found = re.search(r"(\d+) requests in ([\d.]+\w+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkRun(
+        requests=int(found.group(1)),
+        seconds=_wrk_ms(found.group(2)) / 1000,
+        p50_ms=_wrk_ms(latency["50"]) if "50" in latency else float("nan"),
+        p99_ms=_wrk_ms(latency["99"]) if "99" in latency else float("nan"),
+        bad=int(bad.group(1)) if bad else 0,
+    )

@@ -1,17 +1,26 @@
-"""Throughput of POST /messages/send against a trivial authenticated JSON view, side by side.
+"""The accept path: POST /messages/send against what a send cannot do without, side by side.
 
 Starts Herald under gunicorn on PostgreSQL (a bench database it creates and migrates),
-with Redis as the Celery broker and no worker running, so only the request path is
-timed: validate, compile Liquid, write the dispatch, publish the task on commit.
-Then it drives both endpoints with the same bounded pool of concurrent httpx requests
-to 127.0.0.1 and prints requests/s, p50 and p99 for each, and the ratio (target ≥ 0.5).
+with Redis as the Celery broker and no worker running, so only the request is timed:
+key check, rate limit, validation, Liquid compilation, the dispatch's write, the publish.
+The server's URL conf (bench/_accept_urls.py) adds three baselines under the same
+server, settings and middleware:
 
-The baseline is GET /campaigns/list: an existing endpoint behind the same key check,
-permission and rate limit, answering a one-row query as JSON — as trivial as an
-authenticated view gets while exercising the same stack.
+- A, bare: checks the key and parses the same JSON, answers 201;
+- B, durable: A plus the least a send needs before its 201: one committed jsonb row
+  holding the body and one Redis push;
+- C, Herald's POST /messages/send (50 recipients, email + webhook, Liquid);
+- and, for reads, the bare key check plus one indexed SELECT of the campaigns against
+  GET /campaigns/list.
 
-    .venv/bin/python bench/send_throughput.py \
-        [--requests 600] [--concurrency 8] [--workers 2] [--rounds 6]
+Load: wrk (`apt-get install wrk`), `--connections` keep-alive connections, `--seconds`
+a measurement, in `--rounds` rounds, A B C (then select, list) in each, the order
+reversed every other round so the machine's drift hits all alike. Prints requests/s,
+p50 and p99, the load average, the ratios send/durable and send/bare (target ≥ 0.5
+for send/durable) and list/select (target ≥ 0.5), with each round's.
+
+    .venv/bin/python bench/send_throughput.py [--seconds 15] [--rounds 3] \
+        [--connections 16] [--workers 2]
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/herald_bench),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/13; flushed before and after).
@@ -20,7 +29,11 @@ BENCH_REDIS_URL (default redis://127.0.0.1:6379/13; flushed before and after).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
+import statistics
+import tempfile
 from pathlib import Path
 
 import _harness as harness
@@ -31,9 +44,6 @@ DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 ENV = harness.server_env(root=ROOT, database_url=DATABASE_URL, redis_url=REDIS_URL)
-# Upper bound of one measurement: at the defaults a round takes seconds; this only stops a
-# server that has become pathologically slow from holding the run (and the machine).
-MEASUREMENT_SECONDS = 60
 
 
 def _seed() -> tuple[str, dict]:
@@ -77,51 +87,89 @@ def _seed() -> tuple[str, dict]:
     return key, body
 
 
+WORKLOADS = {
+    # label: (method, path, sends the body)
+    "A bare: key check + JSON parse": ("POST", "/bench/accept/bare", True),
+    "B durable: A + 1 jsonb row + 1 Redis push": ("POST", "/bench/accept/durable", True),
+    "C POST /messages/send (50 recipients)": ("POST", "/messages/send", True),
+    "bare key check + 1 indexed SELECT": ("GET", "/bench/accept/select", False),
+    "GET /campaigns/list": ("GET", "/campaigns/list", False),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        parser.error("wrk is needed: apt-get install wrk")
 
-    with harness.redis_flushed(REDIS_URL):
+    runs: dict[str, list[harness.WrkRun]] = {label: [] for label in WORKLOADS}
+    loads: list[str] = []
+    with harness.redis_flushed(REDIS_URL), tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
         harness.database_recreate(root=ROOT, env=ENV)
         key, body = _seed()
-        with harness.gunicorn_running(root=ROOT, env=ENV, workers=args.workers) as base:
-            workloads = {
-                "GET /campaigns/list (baseline)": harness.Workload("GET", "/campaigns/list"),
-                "POST /messages/send (50 recipients, email + webhook)": harness.Workload(
-                    "POST", "/messages/send", lambda: body
-                ),
-            }
-            results = harness.measure_interleaved(
-                base,
-                workloads,
-                key=key,
-                requests=args.requests,
-                rounds=args.rounds,
-                concurrency=args.concurrency,
-                seconds=MEASUREMENT_SECONDS,
-                warmup=30,
+        with harness.pg_connect(DATABASE_URL) as connection:
+            connection.execute(
+                "CREATE TABLE bench_accept (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
             )
-    print(
-        f"gunicorn workers={args.workers}, concurrency={args.concurrency}, "
-        f"requests={args.requests} per endpoint in {args.rounds} interleaved rounds, "
-        "PostgreSQL + Redis broker (no worker)\n"
-    )
-    harness.print_results(
-        results,
-        heading="endpoint",
-        label_width=56,
-        columns=[harness.Column("req/s", 8, ".1f", lambda _, result: result.rate)],
-    )
-    baseline, send = (result.rate for result in results.values())
-    ratio = send / baseline
-    print(
-        f"\nratio send/baseline = {ratio:.2f} "
-        f"(target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})"
-    )
+        body_file = work / "body.json"
+        body_file.write_text(json.dumps(body))
+        env = harness.with_bench_modules(
+            {**ENV, "DJANGO_SETTINGS_MODULE": "_accept_settings",
+             "BENCH_ACCEPT_REDIS_URL": REDIS_URL}
+        )  # fmt: skip
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        def measure(label: str, seconds: float) -> harness.WrkRun:
+            method, path, with_body = WORKLOADS[label]
+            return harness.wrk(
+                base, path, script=work / "script.lua", connections=args.connections,
+                seconds=seconds, method=method, body_file=body_file if with_body else None,
+                headers=headers,
+            )  # fmt: skip
+
+        with harness.gunicorn_running(root=ROOT, env=env, workers=args.workers) as base:
+            for label in WORKLOADS:  # warm-up: imports, connections, caches
+                measure(label, 2)
+            for number in range(args.rounds):
+                order = list(WORKLOADS) if number % 2 == 0 else list(reversed(WORKLOADS))
+                for label in order:
+                    run = measure(label, args.seconds)
+                    runs[label].append(run)
+                    print(f"  round {number + 1} {label:<44} {run.rate:8.1f} req/s "
+                          f"({harness.load_average()})", flush=True)  # fmt: skip
+                loads.append(harness.load_average())
+
+    print(f"\nwrk, {args.connections} connections, {args.seconds:g} s a measurement, "
+          f"{args.rounds} rounds; gunicorn sync, {args.workers} workers; PostgreSQL + Redis "
+          "(no Celery worker)\n")  # fmt: skip
+    print(f"{'workload':<46} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for label, measured in runs.items():
+        requests = sum(r.requests for r in measured)
+        seconds = sum(r.seconds for r in measured)
+        print(
+            f"{label:<46} {requests / seconds:8.1f} "
+            f"{statistics.median(r.p50_ms for r in measured):8.2f} "
+            f"{statistics.median(r.p99_ms for r in measured):8.2f} "
+            f"{sum(r.bad for r in measured):>8}"
+        )
+    print("load averages after each round: " + " | ".join(loads))
+
+    def ratio(top: str, bottom: str) -> str:
+        per_round = [a.rate / b.rate for a, b in zip(runs[top], runs[bottom], strict=True)]
+        return (f"median {statistics.median(per_round):.3f} (rounds "
+                + ", ".join(f"{value:.3f}" for value in per_round) + ")")  # fmt: skip
+
+    labels = list(WORKLOADS)
+    print(f"\nsend / durable (target >= 0.5): {ratio(labels[2], labels[1])}")
+    print(f"send / bare:                    {ratio(labels[2], labels[0])}")
+    print(f"durable / bare:                 {ratio(labels[1], labels[0])}")
+    print(f"list / bare + SELECT (target >= 0.5): {ratio(labels[4], labels[3])}")
 
 
 if __name__ == "__main__":
