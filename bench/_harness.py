@@ -775,7 +775,8 @@ class WrkRun:
         return self.requests / self.seconds if self.seconds else float("nan")
 
 
-def _wrk_ms(text: str) -> float:
+def wrk_ms(text: str) -> float:
+    """Milliseconds of a duration as wrk prints it (12.5us, 3.1ms, 2.0s, 1.2m)."""
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
@@ -804,8 +805,8 @@ def wrk(
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return WrkRun(
         requests=int(found.group(1)),
-        seconds=_wrk_ms(found.group(2)) / 1000,
-        p50_ms=_wrk_ms(latency["50"]) if "50" in latency else float("nan"),
-        p99_ms=_wrk_ms(latency["99"]) if "99" in latency else float("nan"),
+        seconds=wrk_ms(found.group(2)) / 1000,
+        p50_ms=wrk_ms(latency["50"]) if "50" in latency else float("nan"),
+        p99_ms=wrk_ms(latency["99"]) if "99" in latency else float("nan"),
         bad=int(bad.group(1)) if bad else 0,
     )

@@ -123,11 +123,6 @@ def _seed(env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
     return opens, clicks
 
 
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def run_wrk(base: str, paths_file: Path, script: Path, args: argparse.Namespace, seconds: float):  # type: ignore[no-untyped-def]
     script.write_text(WRK_SCRIPT % paths_file)
     command = [
@@ -154,9 +149,9 @@ def run_wrk(base: str, paths_file: Path, script: Path, args: argparse.Namespace,
     run = Run(
         requests=requests,
         ok=requests - (int(bad.group(1)) if bad else 0),
-        seconds=_ms(elapsed_text) / 1000,
-        p50_ms=[_ms(latency["50"])] if "50" in latency else [],
-        p99_ms=[_ms(latency["99"])] if "99" in latency else [],
+        seconds=harness.wrk_ms(elapsed_text) / 1000,
+        p50_ms=[harness.wrk_ms(latency["50"])] if "50" in latency else [],
+        p99_ms=[harness.wrk_ms(latency["99"])] if "99" in latency else [],
     )
     run.statuses = {"2xx/3xx": run.ok}
     if bad:
