@@ -148,7 +148,7 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",  # one client per pool; see its docstring
             "LOCATION": REDIS_URL,
             # A dead Redis must fail fast: the API edge then falls back to the database
             # and stops rate limiting (messaging/access/cache_outage.py). redis-py waits

@@ -33,6 +33,14 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_key_touches():
+    """Each process throttles last_used_at writes per key pk; pks repeat between tests."""
+    from messaging.access import auth
+
+    auth._local_touches.clear()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(request):
     """Run tasks in-process unless the test drives a real worker.
 

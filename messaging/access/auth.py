@@ -24,9 +24,11 @@ from django.utils import timezone
 from config.api import ApiError
 from config.api.body import loads
 from config.api.validation import text_problem
+from config.cache import get_and_counter_add
 
 from ..models import ApiKey
 from ..models.keys import KEY_PREFIX
+from . import ratelimit
 from .cache_outage import CacheUnavailable, cache_call
 
 log = logging.getLogger("herald.cache")
@@ -117,38 +119,85 @@ def _lookup(prefix: str) -> ApiKey | None:
     try:
         cached = cache_call("an API key lookup", lambda: cache.get(cache_key))
     except CacheUnavailable:
-        cached = _key_row(prefix) or {}
-    else:
-        if cached is None:
-            # Misses are cached too ({}), so a flood of made-up keys costs no queries.
-            cached = _key_row(prefix) or {}
-            try:
-                cache_call("caching an API key lookup",
-                           lambda: cache.set(cache_key, cached, KEY_CACHE_SECONDS))
-            except CacheUnavailable:
-                pass  # read from the database again next time
-    if not cached:
+        return _key_of(prefix, _key_row(prefix) or {})
+    return _key_of(prefix, _filled(prefix, cached))
+
+
+def _filled(prefix: str, cached: dict | None) -> dict:
+    """A cached lookup, read from the database (and cached) on a miss."""
+    if cached is not None:
+        return cached
+    # Misses are cached too ({}), so a flood of made-up keys costs no queries.
+    row = _key_row(prefix) or {}
+    try:
+        cache_call("caching an API key lookup",
+                   lambda: cache.set(key_cache_key(prefix), row, KEY_CACHE_SECONDS))
+    except CacheUnavailable:
+        pass  # read from the database again next time
+    return row
+
+
+def _key_of(prefix: str, row: dict) -> ApiKey | None:
+    if not row:
         return None
-    api_key = ApiKey(prefix=prefix, **cached)
+    api_key = ApiKey(prefix=prefix, **row)
     api_key._state.adding = False
     api_key._state.db = "default"
     return api_key
 
 
-def authenticate(presented: str | None) -> ApiKey:
-    """The active key matching `presented`, or a 401."""
+def _screen(presented: str | None) -> str:
+    """The presented key if it may be looked up at all, or a 401."""
     if not presented:
         raise ApiError(401, "Unauthorized", headers=EMPTY_RATE_HEADERS)
     # A Herald key is printable ASCII: anything else (a NUL or a lone surrogate PostgreSQL
     # could not look up, a control character no cache key may hold) is refused unseen.
     if text_problem(presented) or not (presented.isascii() and presented.isprintable()):
         raise ApiError(401, "Invalid API key", headers=EMPTY_RATE_HEADERS)
+    return presented
+
+
+def _refused(presented: str) -> ApiError:
+    shown = public_prefix(presented)
+    message = f"Invalid API key: {shown}" if shown else "Invalid API key"
+    return ApiError(401, message, headers=EMPTY_RATE_HEADERS)
+
+
+def authenticate(presented: str | None) -> ApiKey:
+    """The active key matching `presented`, or a 401."""
+    presented = _screen(presented)
     api_key = _lookup(ApiKey.prefix_of(presented))
     if api_key is None or not api_key.matches(presented):
-        shown = public_prefix(presented)
-        message = f"Invalid API key: {shown}" if shown else "Invalid API key"
-        raise ApiError(401, message, headers=EMPTY_RATE_HEADERS)
+        raise _refused(presented)
     return api_key
+
+
+def authenticate_counted(presented: str | None, *, scope: str
+                         ) -> tuple[ApiKey, ratelimit.Window, int | None]:
+    """`authenticate`, and the request counted in the key's rate-limit window of `scope`:
+    one round trip to Redis for both (the lookup of a cached key, the count).
+
+    Returns (key, window, count); the count is None while the cache is unreachable (then
+    the key is read from the database, as `authenticate` does). A request whose key
+    turns out wrong is taken back off the count, so that a stranger who knows a key's
+    public prefix cannot spend its allowance.
+    """
+    presented = _screen(presented)
+    prefix = ApiKey.prefix_of(presented)
+    current = ratelimit.window(key=prefix, scope=scope)
+    try:
+        cached, used = cache_call(
+            "an API key lookup and rate count",
+            lambda: get_and_counter_add(key_cache_key(prefix), current.cache_key, 1,
+                                        current.timeout),
+        )
+    except CacheUnavailable:
+        return authenticate(presented), current, None
+    api_key = _key_of(prefix, _filled(prefix, cached))
+    if api_key is None or not api_key.matches(presented):
+        ratelimit.uncount(current)
+        raise _refused(presented)
+    return api_key, current, used
 
 
 def check_permission(api_key: ApiKey, permission: str) -> None:
@@ -156,8 +205,10 @@ def check_permission(api_key: ApiKey, permission: str) -> None:
         raise ApiError(403, "Access Denied", [f"this API key lacks the {permission} permission"])
 
 
-# Without the cache, each process throttles its own last_used_at writes (monotonic time
-# of the last write per key): N processes write at most N times per key and minute.
+# Each process throttles its own last_used_at writes first (monotonic time of the last
+# write per key), so a request costs no cache round trip for this but once a minute; the
+# cache then lets one process of all write. Without the cache, N processes write at most N
+# times per key and minute.
 _local_touches: dict[int, float] = {}
 _local_touches_lock = threading.Lock()
 
@@ -176,12 +227,14 @@ def _touch_locally(api_key: ApiKey) -> bool:
 
 def touch(api_key: ApiKey) -> None:
     """Record that the key was used (at most once per key and LAST_USED_RESOLUTION)."""
+    if not _touch_locally(api_key):
+        return
     seconds = int(LAST_USED_RESOLUTION.total_seconds())
     try:
         # add() succeeds for one request per key and minute: that one writes last_used_at.
         due = cache_call("throttling last_used_at",
                          lambda: cache.add(f"apikey-used:{api_key.prefix}", 1, seconds))
     except CacheUnavailable:
-        due = _touch_locally(api_key)
+        due = True  # this process's own throttle said so
     if due:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())

@@ -19,8 +19,13 @@ from config.api import ApiError, DomainError, Endpoint, api_error
 from config.api.body import json_body, screen_body
 from config.api.inputs import view_arguments
 
-from . import ratelimit
-from .auth import EMPTY_RATE_HEADERS, authenticate, check_permission, presented_key, touch
+from .auth import (
+    EMPTY_RATE_HEADERS,
+    authenticate_counted,
+    check_permission,
+    presented_key,
+    touch,
+)
 from .idempotency import idempotent
 from .networks import check_network
 
@@ -47,9 +52,10 @@ def guard(endpoints: dict[str, Endpoint]) -> Callable[[HttpRequest], HttpRespons
             if endpoint.permission is not None:
                 # The key is checked before the body, so a stranger learns nothing about
                 # what a valid request would look like.
-                api_key = authenticate(presented_key(request))
+                api_key, window, used = authenticate_counted(presented_key(request),
+                                                             scope=endpoint.rate_limit)
                 check_network(api_key, request)
-                rate_headers = ratelimit.hit(key_id=api_key.pk, scope=endpoint.rate_limit)
+                rate_headers = window.unknown() if used is None else window.answer(used)
                 check_permission(api_key, endpoint.permission)
                 request.api_key = api_key
                 touch(api_key)

@@ -1,7 +1,9 @@
 """Fixed-window rate limits per API key and scope, counted in the cache (Redis when set).
 
 Windows are aligned on the clock (the hour starts on the hour), as Braze's recorded
-X-RateLimit-Reset shows (spec §2.5).
+X-RateLimit-Reset shows (spec §2.5). A key is counted by its public prefix, which a
+request names before its key is looked up: the API edge reads the key and counts the
+request in one round trip to Redis (auth.authenticate_counted).
 
 With the cache unreachable, requests are allowed (a Redis outage must not take the API
 down) and the answer says so in Braze's own terms: `X-RateLimit-Limit` and
@@ -15,9 +17,9 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from config.api import ApiError
+from config.cache import counter_add
 
 from .cache_outage import CacheUnavailable, cache_call
 
@@ -53,35 +55,63 @@ def limit_for(scope: str) -> Limit:
     return DEFAULT_LIMITS.get(scope, DEFAULT_LIMITS["default"])
 
 
-def hit(*, key_id: int, scope: str, cost: int = 1) -> dict[str, str]:
-    """Count one request; return the X-RateLimit-* headers, or raise a 429 carrying them."""
+@dataclass(frozen=True)
+class Window:
+    """The current window of a key's counter in a scope."""
+
+    limit: Limit
+    now: int
+    reset: int
+    cache_key: str
+
+    @property
+    def timeout(self) -> int:
+        return self.limit.seconds + 5  # the counter outlives its window a little
+
+    def unknown(self) -> dict[str, str]:
+        """The headers while the counter cannot be read (the cache is unreachable)."""
+        return {"X-RateLimit-Limit": str(self.limit.requests),
+                "X-RateLimit-Remaining": UNKNOWN_REMAINING,
+                "X-RateLimit-Reset": str(self.reset)}
+
+    def answer(self, used: int) -> dict[str, str]:
+        """The X-RateLimit-* headers for a count of `used`, or a 429 carrying them."""
+        headers = {
+            "X-RateLimit-Limit": str(self.limit.requests),
+            "X-RateLimit-Remaining": str(max(self.limit.requests - used, 0)),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if used > self.limit.requests:
+            raise ApiError(429, "Rate Limited",
+                           headers={**headers, "Retry-After": str(self.reset - self.now)})
+        return headers
+
+
+def window(*, key: str, scope: str) -> Window:
+    """The window counting `key` (an API key's public prefix) in `scope`, now."""
     limit = limit_for(scope)
     now = int(time.time())
-    window_start = now - now % limit.seconds
-    reset = window_start + limit.seconds
-    cache_key = f"rl:{scope}:{key_id}:{window_start}"
+    start = now - now % limit.seconds
+    return Window(limit=limit, now=now, reset=start + limit.seconds,
+                  cache_key=f"rl:{scope}:{key}:{start}")
+
+
+def hit(*, key: str, scope: str, cost: int = 1) -> dict[str, str]:
+    """Count one request of `key` (an API key's public prefix); return the X-RateLimit-*
+    headers, or raise a 429 carrying them."""
+    current = window(key=key, scope=scope)
     try:
         used = cache_call("counting a rate limit",
-                          lambda: _count(cache_key, cost, limit.seconds + 5))
+                          lambda: counter_add(current.cache_key, cost, current.timeout))
     except CacheUnavailable:
-        return {"X-RateLimit-Limit": str(limit.requests),
-                "X-RateLimit-Remaining": UNKNOWN_REMAINING, "X-RateLimit-Reset": str(reset)}
-    headers = {
-        "X-RateLimit-Limit": str(limit.requests),
-        "X-RateLimit-Remaining": str(max(limit.requests - used, 0)),
-        "X-RateLimit-Reset": str(reset),
-    }
-    if used > limit.requests:
-        raise ApiError(429, "Rate Limited", headers={**headers, "Retry-After": str(reset - now)})
-    return headers
+        return current.unknown()
+    return current.answer(used)
 
 
-def _count(cache_key: str, cost: int, timeout: int) -> int:
-    """Add `cost` to the window's counter; return the new count."""
-    # add() is atomic and only sets a missing key; incr() is atomic on Redis.
-    cache.add(cache_key, 0, timeout=timeout)
+def uncount(current: Window, cost: int = 1) -> None:
+    """Take back a count (a request whose key turned out wrong): best effort."""
     try:
-        return cache.incr(cache_key, cost)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, cost, timeout=timeout)
-        return cost
+        cache_call("taking back a rate-limit count",
+                   lambda: counter_add(current.cache_key, -cost, current.timeout))
+    except CacheUnavailable:
+        pass  # the window ends soon enough

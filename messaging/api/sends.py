@@ -63,7 +63,7 @@ def messages_send(request: HttpRequest, body: SendBody) -> JsonResponse:
         # NOTE: the guard has counted this request in the `messages.send` pool; a broadcast
         # also counts in its own, stricter scope (spec §2.6), whose headers we answer with.
         broadcast_headers = ratelimit.hit(
-            key_id=request.api_key.pk, scope="messages.send.broadcast"
+            key=request.api_key.prefix, scope="messages.send.broadcast"
         )
     plan = dispatch_services.send_plan_build(body=body)
     _, answer = dispatch_services.dispatch_create(api_key=request.api_key, plan=plan)

@@ -67,7 +67,7 @@ def private_redis(settings, monkeypatch):
     server = PrivateRedis()
     server.start()
     settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": server.url,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }}

@@ -92,6 +92,15 @@ def test_limits_are_per_key_and_per_scope(api, make_api_key, settings):
     assert response.status_code == 201
 
 
+def test_a_wrong_secret_under_a_real_prefix_does_not_spend_the_allowance(api, settings):
+    # Keys are counted by their public prefix (looked up and counted in one round trip);
+    # a request whose secret is wrong must give its count back.
+    settings.RATE_LIMITS = {"users.track": (2, 60)}
+    forged = api.key[:-4] + ("AAAA" if not api.key.endswith("AAAA") else "BBBB")
+    assert [track(api, key=forged).status_code for _ in range(5)] == [401] * 5
+    assert [track(api).status_code for _ in range(3)] == [201, 201, 429]
+
+
 def test_rejected_request_writes_nothing(api, settings):
     from messaging.models import Profile
 
