@@ -19,7 +19,7 @@ from config.api.times import ApiTime, iso_utc
 from config.api.validation import NoNul
 
 from .models import PUSH_CHANNELS, Campaign, ConversionEvent, MessageVariation
-from .selectors import campaign_by_public_id
+from .selectors import campaign_by_public_id, campaign_export_page
 
 PAGE_SIZE = 100
 MAX_PAGE = 1_000_000
@@ -72,20 +72,17 @@ def exported_campaign(campaign_id: str) -> Campaign:
           response=CampaignListResponse, tags=("Export",))
 def campaign_list(request: HttpRequest, query: CampaignListQuery) -> JsonResponse:
     """Campaigns oldest first (or newest with `sort_direction=desc`), archived ones on request."""
-    campaigns = Campaign.objects.prefetch_related("tags")
-    if not query.include_archived:
-        campaigns = campaigns.exclude(status=Campaign.Status.ARCHIVED)
-    if query.last_edit_time_gt is not None:
-        since = query.last_edit_time_gt
-        if timezone.is_naive(since):
-            since = since.replace(tzinfo=UTC)
-        campaigns = campaigns.filter(updated_at__gt=since)
-    order = ("created_at", "id") if query.sort_direction == "asc" else ("-created_at", "-id")
-    page = campaigns.order_by(*order)[query.page * PAGE_SIZE:(query.page + 1) * PAGE_SIZE]
+    since = query.last_edit_time_gt
+    if since is not None and timezone.is_naive(since):
+        since = since.replace(tzinfo=UTC)
+    page = campaign_export_page(
+        page=query.page, size=PAGE_SIZE, include_archived=query.include_archived,
+        edited_after=since, descending=query.sort_direction == "desc",
+    )
     return api_response({"campaigns": [
         {"id": str(c.api_id), "name": c.name, "is_api_campaign": True,
-         "tags": [t.name for t in c.tags.all()], "last_edited": iso_utc(c.updated_at)}
-        for c in page
+         "tags": tags, "last_edited": iso_utc(c.updated_at)}
+        for c, tags in page
     ]})
 
 

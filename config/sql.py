@@ -1,5 +1,6 @@
-"""Two SQL statements the ORM cannot express, written once for PostgreSQL and SQLite
-(analytics records events and rollups with them, messaging its delivery rows).
+"""SQL the ORM cannot express, or not cheaply, written once for PostgreSQL and SQLite
+(analytics records events and rollups with them, messaging its delivery rows and the
+lookups of a send request).
 
 - `insert_new`: INSERT … ON CONFLICT DO NOTHING RETURNING, which tells which rows were
   really inserted (bulk_create(ignore_conflicts=True) does not). Counting only those is
@@ -7,6 +8,12 @@
 - `rollup_add`: INSERT … ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n, an atomic
   increment per row on both databases: concurrent workers never lose an update, and
   keys are written in sorted order so two batches cannot deadlock each other.
+
+- `insert_one`: one model instance's INSERT, its statement built once per model: the
+  ORM's save() compiles it anew every time, for longer than PostgreSQL takes to run it.
+- `instances`: model instances from a hand-written SELECT of some of a model's columns,
+  converted as the ORM would convert them. For a lookup on every request: compiling the
+  ORM's query costs several times what PostgreSQL spends running it.
 
 Rows are plain dicts keyed by attribute name ("campaign_id"), not model instances:
 building instances cost more than the database work on big batches. On PostgreSQL rows
@@ -17,6 +24,7 @@ instead of one per value is about ten times faster than a multi-row VALUES list
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -154,3 +162,66 @@ def rollup_add(
                 f" ON CONFLICT ({', '.join(q(f.column) for f in keys)}) DO UPDATE SET {updates}",
                 params,
             )
+
+
+def instances(
+    rows: Iterable[Sequence[Any]],
+    models_fields: Sequence[tuple[type[models.Model], Sequence[str]]],
+) -> list[list[models.Model]]:
+    """Build instances from raw rows: each row holds, in order, the columns of each
+    (model, attnames) pair; fields not selected are deferred (loaded if touched).
+
+    Returns one list per pair (row by row). Values go through the converters the ORM
+    applies (a UUID stored as text on SQLite, a timestamp, JSON).
+    """
+    plans = []
+    for model, attnames in models_fields:
+        fields = [model._meta.get_field(name) for name in attnames]
+        converters = []
+        for field in fields:
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            converters.append((column, found))
+        plans.append((model, [f.attname for f in fields], converters))
+    built: list[list[models.Model]] = [[] for _ in plans]
+    for row in rows:
+        offset = 0
+        for index, (model, attnames, converters) in enumerate(plans):
+            values = list(row[offset:offset + len(attnames)])
+            offset += len(attnames)
+            for position, (column, found) in enumerate(converters):
+                for convert in found:
+                    values[position] = convert(values[position], column, connection)
+            built[index].append(model.from_db(connection.alias, attnames, values))
+    return built
+
+
+@functools.cache
+def _insert_one_plan(model: type[models.Model], vendor: str
+                     ) -> tuple[str, list[tuple[models.Field, Callable[[Any], Any]]]]:
+    opts = model._meta
+    q = connection.ops.quote_name
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    statement = (
+        f"INSERT INTO {q(opts.db_table)} ({', '.join(q(f.column) for f in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if vendor == "postgresql":
+        statement += f" RETURNING {q(opts.pk.column)}"
+    return statement, [(field, _converter(field)) for field in fields]
+
+
+def insert_one(instance: models.Model) -> None:
+    """INSERT a new instance as save(force_insert=True) would, and set its primary key.
+
+    No signals are sent and no parents or validation are handled: for a model without
+    multi-table inheritance, whose caller validated it (full_clean) first.
+    """
+    statement, plan = _insert_one_plan(type(instance), connection.vendor)
+    params = [convert(field.pre_save(instance, add=True)) for field, convert in plan]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        instance.pk = (cursor.fetchone()[0] if connection.vendor == "postgresql"
+                       else cursor.lastrowid)
+    instance._state.adding = False
+    instance._state.db = connection.alias

@@ -138,6 +138,19 @@ def test_campaign_list_pages_by_100_and_sorts(api):
     assert api.get("/campaigns/list", {"sort_direction": "up"}).status_code == 400
 
 
+def test_campaign_list_gives_every_tag_once_and_pages_by_campaign(api):
+    campaigns = [Campaign.objects.create(name=f"c{i:03}") for i in range(102)]
+    zeta, alpha = Tag.objects.create(name="zeta"), Tag.objects.create(name="alpha")
+    for campaign in campaigns[:101]:  # tags multiply the joined rows, not the campaigns
+        campaign.tags.add(zeta, alpha)
+    first = api.get("/campaigns/list").json()["campaigns"]
+    second = api.get("/campaigns/list", {"page": 1}).json()["campaigns"]
+    assert [c["name"] for c in first] == [f"c{i:03}" for i in range(100)]
+    assert {tuple(c["tags"]) for c in first} == {("alpha", "zeta")}
+    assert [(c["name"], c["tags"]) for c in second] == [("c100", ["alpha", "zeta"]),
+                                                       ("c101", [])]
+
+
 def test_campaign_list_filters_on_last_edit_time(api):
     old = Campaign.objects.create(name="old")
     Campaign.objects.filter(pk=old.pk).update(updated_at=datetime(2025, 1, 1, tzinfo=UTC))
