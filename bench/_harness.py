@@ -152,6 +152,29 @@ def redis_flushed(redis_url: str) -> Iterator[None]:
         client.flushdb()
 
 
+# The application servers a bench can run Herald under (--server): gunicorn's sync
+# workers (one request at a time each), its gthread workers (THREADS a process, so one
+# request's waits on PostgreSQL and Redis overlap another's work), and granian.
+SERVERS = ("sync", "gthread", "granian")
+THREADS = 4
+
+
+def _server_command(kind: str, port: int, workers: int, worker_timeout: int) -> list[str]:
+    if kind == "granian":
+        return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi",
+                "config.wsgi:application", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--blocking-threads", str(THREADS),
+                "--no-ws", "--log-level", "warning"]  # fmt: skip
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+               "-w", str(workers), "--timeout", str(worker_timeout), "--access-logfile",
+               "-" if os.environ.get("BENCH_VERBOSE") else "/dev/null"]  # fmt: skip
+    if kind == "gthread":
+        command += ["--worker-class", "gthread", "--threads", str(THREADS)]
+    elif kind != "sync":
+        raise ValueError(f"unknown server {kind!r}: one of {', '.join(SERVERS)}")
+    return command
+
+
 @contextmanager
 def gunicorn_running(
     *,
@@ -160,30 +183,17 @@ def gunicorn_running(
     workers: int,
     worker_timeout: int = 30,
     ready_within: float = 30,
+    server_kind: str = "sync",
 ) -> Iterator[str]:
-    """Run Herald under gunicorn on a free loopback port; yield its base URL.
+    """Run Herald under gunicorn (or `server_kind`, one of SERVERS) on a free loopback
+    port; yield its base URL.
 
     Waits until the server answers (or fails clearly if it exits or stays silent), and
     always stops it: SIGTERM for a graceful stop, SIGKILL if that takes over 30 s.
     """
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--timeout",
-            str(worker_timeout),
-            "--access-logfile",
-            "-" if os.environ.get("BENCH_VERBOSE") else "/dev/null",
-        ],
-        cwd=root,
-        env=env,
+        _server_command(server_kind, port, workers, worker_timeout), cwd=root, env=env
     )
     base = f"http://127.0.0.1:{port}"
     try:

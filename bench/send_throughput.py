@@ -20,7 +20,7 @@ p50 and p99, the load average, the ratios send/durable and send/bare (target ≥
 for send/durable) and list/select (target ≥ 0.5), with each round's.
 
     .venv/bin/python bench/send_throughput.py [--seconds 15] [--rounds 3] \
-        [--connections 16] [--workers 2]
+        [--connections 16] [--workers 2] [--server sync|gthread|granian]
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/herald_bench),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/13; flushed before and after).
@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=harness.SERVERS, default="sync",
+                        help=f"gthread and granian run {harness.THREADS} threads a worker")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         parser.error("wrk is needed: apt-get install wrk")
@@ -133,7 +135,8 @@ def main() -> None:
                 headers=headers,
             )  # fmt: skip
 
-        with harness.gunicorn_running(root=ROOT, env=env, workers=args.workers) as base:
+        with harness.gunicorn_running(root=ROOT, env=env, workers=args.workers,
+                                      server_kind=args.server) as base:
             for label in WORKLOADS:  # warm-up: imports, connections, caches
                 measure(label, 2)
             for number in range(args.rounds):
@@ -146,7 +149,7 @@ def main() -> None:
                 loads.append(harness.load_average())
 
     print(f"\nwrk, {args.connections} connections, {args.seconds:g} s a measurement, "
-          f"{args.rounds} rounds; gunicorn sync, {args.workers} workers; PostgreSQL + Redis "
+          f"{args.rounds} rounds; {args.server}, {args.workers} workers; PostgreSQL + Redis "
           "(no Celery worker)\n")  # fmt: skip
     print(f"{'workload':<46} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for label, measured in runs.items():
