@@ -191,15 +191,23 @@ class Delivery(models.Model):
     # query uses and that every row write would maintain.
     message_id = models.CharField(max_length=32, default=new_message_id)
     # No index of its own: the unique (dispatch, profile, channel) index starts with it.
+    # NOTE: dispatch and campaign carry no database constraint. Every row of a chunk names
+    # the same dispatch and campaign, which cannot go while it has rows: a dispatch is
+    # only deleted through the ORM (whose collector deletes its rows first) and a campaign
+    # with dispatches is protected (Dispatch.campaign). The two checks cost a third of the
+    # INSERT of a chunk's rows (EXPLAIN ANALYZE, 3,000 rows: about 145 ms with them, 95
+    # without). profile and variation keep theirs: those rows can go while a send runs.
     dispatch = models.ForeignKey(
-        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Dispatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False,
+        db_constraint=False,
     )
     profile = models.ForeignKey(
         Profile, null=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     channel = models.CharField(max_length=32, choices=Channel.choices)
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
     )
     variation = models.ForeignKey(
         MessageVariation, null=True, blank=True, on_delete=models.SET_NULL,

@@ -288,3 +288,24 @@ def test_a_send_while_the_broker_is_down_is_marked_for_the_next_sweep(
     assert response.status_code == 201
     dispatch = Dispatch.objects.get(dispatch_id=response.json()["dispatch_id"])
     assert (dispatch.status, dispatch.needs_enqueue) == ("queued", True)
+
+
+def test_rows_whose_dispatch_and_campaign_are_unchecked_still_go_with_them(
+    send, make_profile, campaign
+):
+    # Delivery.dispatch and .campaign have no database constraint (a third of a chunk's
+    # INSERT): the ORM's collector deletes a dispatch's rows, and a campaign that has
+    # dispatches cannot be deleted at all.
+    from django.db.models import ProtectedError
+
+    make_profile(external_id="a", email="a@example.test")
+    variation = campaign.variations.get(channel="email")
+    dispatch = send({"campaign_id": str(campaign.api_id), "external_user_ids": ["a"],
+                     "messages": {"email": {**EMAIL, "message_variation_id":
+                                            str(variation.api_id)}}})
+    assert Delivery.objects.filter(dispatch=dispatch, campaign=campaign).count() == 1
+    with pytest.raises(ProtectedError):
+        campaign.delete()
+    dispatch.delete()
+    assert not Delivery.objects.exists()
+    assert not EngagementEvent.objects.filter(delivery__isnull=False).exists()
