@@ -9,11 +9,10 @@ import re
 from email import policy
 
 import pytest
-
-from messaging.channels.base import Outgoing
 from django.core.mail import BadHeaderError
 
 from messaging.channels import email as email_channel
+from messaging.channels.base import Outgoing
 from messaging.channels.email import as_bytes, build_message, message_bytes
 
 BASE = {"from": "Acme <orders@acme.test>", "subject": "Hello", "body": "<p>Hi</p>"}
