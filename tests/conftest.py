@@ -215,3 +215,8 @@ def logged_in_page(page, live_server, marketer):
 @pytest.fixture
 def developer_page(page, live_server, developer):
     return browser_login(page, "developer")
+
+
+@pytest.fixture
+def admin_member_page(page, live_server, admin_member):
+    return browser_login(page, "admin-member")
