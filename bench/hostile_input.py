@@ -38,15 +38,14 @@ DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_HOSTILE_REDIS_URL", "redis://127.0.0.1:6379/13")
 EMAIL = {"app_id": "a", "from": "orders@acme.test", "subject": "Hi"}
-LONG = "y" * 250_000
 HOSTILE = {
-    "issue's case, size from a variable":
+    "the issue's case, size in a variable":
         '{% assign n = 20000000 %}{{ (1..n) | join: "," | size }}',
     "join, long separator": '{{ (1..60000) | join: "' + "s" * 100 + '" | size }}',
     "split into characters": '{{ (1..60000) | join: "" | split: "" | size }}',
     "replace every match": '{{ (1..60000) | join: "," | replace: ",", "' + "r" * 40 + '" }}',
-    "append": '{{ (1..60000) | join: "," | append: "' + LONG + '" | append: "' + LONG
-              + '" | append: "' + LONG + '" | size }}',
+    "append (a 400 KB attribute, twice)": '{{ (1..60000) | join: "," | append:'
+              " custom_attribute.big | append: custom_attribute.big | size }}",
     "times, squaring": "{% assign n = 7 %}{% for i in (1..9999) %}{% assign n = n | times: n %}"
                        "{% endfor %}{{ n | size }}",
     "4,000 sequential loops (deadline)":
@@ -70,7 +69,7 @@ def main() -> int:
     campaign = Campaign.objects.create(name="Hostile", status=Campaign.Status.ACTIVE)
     MessageVariation.objects.create(campaign=campaign, channel=Channel.EMAIL, name="A")
     Profile.objects.create(external_id="ada", email="ada@example.test",
-                           custom_attributes={"code": "a" * 40 + "!"})
+                           custom_attributes={"code": "a" * 40 + "!", "big": "y" * 400_000})
     Profile.objects.create(external_id="bo", email="bo@example.test",
                            custom_attributes={"code": "aaa"})
     _, key = api_key_create(name="bench", permissions=["messages.send"])

@@ -167,6 +167,7 @@ MAX_NESTING = 64  # blocks inside blocks; deeper templates are refused when they
 # What one string may hold for the parser (see _refuse_costly_parse).
 MAX_MARKUP = 10_000
 MAX_MARKUP_PARENTHESES = 1_000
+MAX_MARKUP_CHARS = 10_000  # one tag or output, literals included
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "liquid_deadline", default=None
@@ -462,7 +463,9 @@ def _refuse_costly_parse(text: str) -> None:
     NOTE: templates are parsed in the request, and some shapes cost the engine's lexer and
     expression tokenizer time quadratic in their length (measured: minutes for 1 MiB): a
     `{{` or `{%` nothing closes (the lexer searches for the closer from every opener), very
-    many tags, and long runs of parentheses. Such a template is invalid or absurd anyway.
+    many tags, and long runs of parentheses; and a long string literal costs its tokenizer
+    about 250 bytes of transient memory a character (65 MiB for 250,000). Such a template
+    is invalid or absurd anyway.
     """
     for opener, closer in (("{{", "}}"), ("{%", "%}")):
         if text.rfind(opener) > text.rfind(closer):
@@ -470,7 +473,14 @@ def _refuse_costly_parse(text: str) -> None:
     markup = text.count("{{") + text.count("{%")
     if markup > MAX_MARKUP:
         raise TemplateLimitError(f"{markup:,} tags and outputs (max {MAX_MARKUP:,})")
-    parentheses = sum(span.group(0).count("(") for span in _MARKUP_SPAN.finditer(text))
+    parentheses = 0
+    for span in _MARKUP_SPAN.finditer(text):
+        markup_text = span.group(0)
+        if len(markup_text) > MAX_MARKUP_CHARS:
+            raise TemplateLimitError(
+                f"a tag or output of {len(markup_text):,} characters (max {MAX_MARKUP_CHARS:,})"
+            )
+        parentheses += markup_text.count("(")
     if parentheses > MAX_MARKUP_PARENTHESES:
         raise TemplateLimitError(
             f"{parentheses:,} parentheses in tags and outputs (max {MAX_MARKUP_PARENTHESES:,})"

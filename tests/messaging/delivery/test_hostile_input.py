@@ -32,7 +32,7 @@ BOUND_SECONDS = RENDER_DEADLINE_SECONDS + 0.5
 PEAK_BYTES = 64 * 1024 * 1024
 EMAIL = {"app_id": "a", "from": "orders@acme.test", "subject": "Hi", "body": "<p>Hi</p>"}
 
-LONG = "y" * 250_000  # a literal a request may carry (bodies are at most 1 MiB)
+BIG = "y" * 400_000  # a profile attribute (literals that long are refused when sent)
 
 # Sizes come from variables so the request is accepted; only the render can refuse them.
 HOSTILE = {
@@ -46,10 +46,10 @@ HOSTILE = {
     "join with a long separator": '{{ (1..60000) | join: "' + "s" * 100 + '" | size }}',
     "split into characters": '{{ (1..60000) | join: "" | split: "" | size }}',
     "replace every match": '{{ (1..60000) | join: "," | replace: ",", "' + "r" * 40 + '" }}',
-    "append": '{{ (1..60000) | join: "," | append: "' + LONG + '" | append: "'
-              + LONG + '" | append: "' + LONG + '" | size }}',
-    "prepend": '{{ (1..60000) | join: "," | prepend: "' + LONG + '" | prepend: "'
-               + LONG + '" | prepend: "' + LONG + '" | size }}',
+    "append": '{{ (1..60000) | join: "," | append: custom_attribute.big'
+              " | append: custom_attribute.big | size }}",
+    "prepend": '{{ (1..60000) | join: "," | prepend: custom_attribute.big'
+               " | prepend: custom_attribute.big | size }}",
     "times in a loop": "{% assign n = 7 %}{% for i in (1..9999) %}{% assign n = n | times: n %}"
                        "{% endfor %}{{ n | size }}",
     "capture": "{% capture a %}{% for i in (1..9999) %}" + "c" * 200
@@ -68,7 +68,7 @@ def test_a_hostile_template_fails_within_the_deadline_and_in_little_memory(sourc
     started = time.monotonic()
     try:
         with pytest.raises(LiquidError):
-            render_fields(compiled, {"custom_attribute": {}})
+            render_fields(compiled, {"custom_attribute": {"big": BIG}})
         elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -102,6 +102,7 @@ def test_every_field_of_a_message_counts_towards_its_total_output():
         ("{{ x }}" * 10_001, "10,001 tags and outputs (max 10,000)"),
         ("{{ " + "(" * 2000 + " }}", "2,000 parentheses"),
         ("{{ x " + "{{" * 1000, "'{{' without a closing '}}'"),
+        ('{{ "' + "y" * 250_000 + '" }}', "a tag or output of 250,008 characters (max 10,000)"),
     ],
 )
 def test_a_limit_known_from_the_template_alone_refuses_it_naming_the_field(source, detail):
