@@ -12,9 +12,12 @@ def forwards(apps, schema_editor):
     # Permissions are normally created after all migrations; on a fresh database they would
     # not exist yet, so create them now for the roles to hold.
     for app_config in apps.get_app_configs():
+        # create_permissions skips an app without a models module, which historical app
+        # configs never have; the previous value is put back (a test passes live apps).
+        previous = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     roles_grant(group_model=Group, permission_model=apps.get_model("auth", "Permission"))
     User = apps.get_model("auth", "User")
