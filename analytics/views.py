@@ -8,7 +8,6 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from accounts.access import permission_required
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_public_id
 
@@ -103,7 +103,7 @@ def _results_context(request: HttpRequest, campaign: Campaign) -> dict:
     }
 
 
-@login_required
+@permission_required("campaigns.view_campaign")
 @require_GET
 def campaign_results(request: HtmxRequest, campaign_id: UUID) -> HttpResponse:
     campaign = _get_campaign(request, campaign_id)
@@ -133,7 +133,7 @@ def _csv_event_columns(events: list) -> list[str]:
             + ["revenue"])
 
 
-@login_required
+@permission_required("campaigns.view_campaign")
 @require_GET
 def campaign_results_csv(request: HttpRequest, campaign_id: UUID) -> HttpResponse:
     campaign = _get_campaign(request, campaign_id)
@@ -170,7 +170,7 @@ class RetargetForm(forms.Form):
     name = forms.CharField(required=False, max_length=200)
 
 
-@login_required
+@permission_required("analytics.add_segment")
 @require_POST
 def segment_create(request: HttpRequest, campaign_id: UUID) -> HttpResponse:
     campaign = _get_campaign(request, campaign_id)
@@ -196,14 +196,14 @@ def segment_create(request: HttpRequest, campaign_id: UUID) -> HttpResponse:
     return redirect("analytics:segment-list")
 
 
-@login_required
+@permission_required("analytics.view_segment")
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/segment_list.html",
                   {"segments": selectors.segment_list()[:500], "nav": "audience"})
 
 
-@login_required
+@permission_required("campaigns.view_campaign")
 @require_GET
 def campaign_headlines(request: HttpRequest) -> HttpResponse:
     """Out-of-band cells for the campaigns list: `#headline-<campaign_id>` per campaign."""

@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.audit import audit_record
+
 from .models import MAX_CONVERSION_EVENTS, Campaign, ConversionEvent, MessageVariation, Tag
 
 
@@ -143,6 +145,10 @@ def campaign_create(
     campaign.full_clean()
     campaign.save()
     _save_contents(campaign=campaign, tags=tags, messages=messages, conversions=conversions)
+    audit_record(
+        action="campaign.created", actor=by, target=campaign, target_id=str(campaign.api_id),
+        changes={"name": name, "messages": len(messages), "conversions": len(conversions)},
+    )
     return campaign
 
 
@@ -158,6 +164,7 @@ def campaign_update(
     by: AbstractBaseUser | None,
 ) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = _audited_state(campaign)
     campaign.name = name
     campaign.description = description
     campaign.updated_by = by
@@ -166,7 +173,23 @@ def campaign_update(
     campaign.full_clean()
     campaign.save()
     _save_contents(campaign=campaign, tags=tags, messages=messages, conversions=conversions)
+    after = _audited_state(campaign)
+    audit_record(
+        action="campaign.edited", actor=by, target=campaign, target_id=str(campaign.api_id),
+        changes={key: [before[key], after[key]] for key in after if before[key] != after[key]},
+    )
     return campaign
+
+
+def _audited_state(campaign: Campaign) -> dict[str, object]:
+    return {
+        "name": campaign.name,
+        "description": campaign.description,
+        "status": campaign.status,
+        "tags": sorted(tag.name for tag in campaign.tags.all()),
+        "messages": sorted(f"{v.channel}:{v.name}" for v in campaign.variations.all()),
+        "conversions": campaign.conversion_events.count(),
+    }
 
 
 @transaction.atomic
@@ -175,6 +198,10 @@ def campaign_archive(*, campaign: Campaign, by: AbstractBaseUser | None) -> Camp
     campaign.status = Campaign.Status.ARCHIVED
     campaign.updated_by = by
     campaign.save(update_fields=["status", "updated_by", "updated_at"])
+    audit_record(
+        action="campaign.archived", actor=by, target=campaign, target_id=str(campaign.api_id),
+        changes={"status": campaign.status},
+    )
     return campaign
 
 
@@ -184,6 +211,10 @@ def campaign_unarchive(*, campaign: Campaign, by: AbstractBaseUser | None) -> Ca
     campaign.status = _status_for(has_messages=campaign.variations.exists())
     campaign.updated_by = by
     campaign.save(update_fields=["status", "updated_by", "updated_at"])
+    audit_record(
+        action="campaign.unarchived", actor=by, target=campaign, target_id=str(campaign.api_id),
+        changes={"status": campaign.status},
+    )
     return campaign
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as notices
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from accounts.access import permission_required
 from config.dashboard import filter_value
 
 from . import selectors, services
@@ -63,7 +63,7 @@ def _get_campaign(request: HttpRequest, campaign_id: uuid.UUID) -> Campaign:
 # --- List ---------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required("campaigns.view_campaign")
 def campaign_list(request: HtmxRequest) -> HttpResponse:
     filters = {
         "q": filter_value(request, "q", label="search"),
@@ -112,7 +112,7 @@ def campaign_list(request: HtmxRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@permission_required("campaigns.add_campaign")
 def campaign_type_choice(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_type.html", {"nav": "messaging"})
 
@@ -332,13 +332,13 @@ def _already_created(request: HtmxRequest, token: str, wait: float = 10.0) -> Ht
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-@login_required
+@permission_required("campaigns.add_campaign")
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HtmxRequest) -> HttpResponse:
     return _campaign_editor(request, None)
 
 
-@login_required
+@permission_required("campaigns.change_campaign")
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request: HtmxRequest, campaign_id: uuid.UUID) -> HttpResponse:
     campaign = _get_campaign(request, campaign_id)
@@ -353,7 +353,7 @@ def campaign_edit(request: HtmxRequest, campaign_id: uuid.UUID) -> HttpResponse:
 # --- Campaign page and actions --------------------------------------------------------------
 
 
-@login_required
+@permission_required("campaigns.view_campaign")
 def campaign_detail(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     campaign = _get_campaign(request, campaign_id)
     variations = list(campaign.variations.all())
@@ -368,7 +368,7 @@ def campaign_detail(request: HttpRequest, campaign_id: uuid.UUID) -> HttpRespons
     return render(request, "campaigns/campaign_detail.html", context)
 
 
-@login_required
+@permission_required("campaigns.change_campaign")
 @require_POST
 def campaign_archive(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     campaign = services.campaign_archive(
@@ -378,7 +378,7 @@ def campaign_archive(request: HttpRequest, campaign_id: uuid.UUID) -> HttpRespon
     return redirect(campaign.get_absolute_url())
 
 
-@login_required
+@permission_required("campaigns.change_campaign")
 @require_POST
 def campaign_unarchive(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     campaign = services.campaign_unarchive(
@@ -388,7 +388,7 @@ def campaign_unarchive(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResp
     return redirect(campaign.get_absolute_url())
 
 
-@login_required
+@permission_required("campaigns.add_campaign")
 @require_POST
 def campaign_duplicate(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     copy = services.campaign_duplicate(

@@ -200,7 +200,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security (effective when DEBUG is off) -------------------------------------------
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# SECURE_PROXY_SSL_HEADER: with TRUSTED_PROXIES, at the end of this file.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -278,7 +278,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client address
-# for API key IP allowlists (messaging/access/networks.py, client_address). Empty:
+# for API key IP allowlists (config/addresses.py, client_address). Empty:
 # REMOTE_ADDR only.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 for _cidr in TRUSTED_PROXIES:
@@ -389,3 +389,47 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+
+# --- Roles, audit log, logins (issue 12) ----------------------------------------------
+# Kept in one block: the apps, middleware and backends that accounts/ needs.
+
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "accounts",  # last: its post_migrate receiver needs every other app's permissions
+]
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_after_auth:_after_auth] = [
+    "accounts.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+]
+# django-axes answers a locked-out login itself; it must be the last middleware.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Failed logins: after LOGIN_FAILURE_LIMIT failures, that account (from anywhere) and that
+# address (for any account) are locked for LOGIN_LOCKOUT_MINUTES. Two separate lists, so
+# neither a password spray from one address nor a distributed guess at one account works.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15) / 60
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The audit log records every attempt; axes keeps only what locking needs.
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "config.addresses.client_address"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# Axes's own log lines carry usernames and addresses; the audit log is the record.
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Herald")
+
+# Believing X-Forwarded-Proto: https from any client would let it claim HTTPS (and
+# secure cookies and redirects with it): only when a proxy in front is declared.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None

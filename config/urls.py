@@ -44,6 +44,7 @@ urlpatterns = [
     path("messaging/campaigns/", include("campaigns.urls")),
     path("", include("analytics.urls")),
     path("", include("messaging.urls")),
+    path("", include("accounts.urls")),
     # REST API (Braze's paths: /messages/send, /users/track, /campaigns/list, …)
     *_rest_urlpatterns(),
 ]

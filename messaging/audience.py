@@ -20,11 +20,12 @@ AND/OR are monotone (there is no NOT node), so a superset per leaf gives a super
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import re2
 from django.db.models import CharField, F, Func, Q, Value
 from django.db.models.fields.json import KeyTransform, compile_json_path
 from django.db.models.functions import Coalesce
@@ -60,6 +61,33 @@ PRESENCE = {"exists", "does_not_exist"}
 COMPARISONS = STRING | ARRAY | NUMERIC | BOOLEAN | TIME_DAYS | TIME_INSTANT | PRESENCE
 SUBSCRIPTION_VALUES = ("opted_in", "subscribed", "unsubscribed")
 PYTHON_COMPARISONS = {"matches_regex", "does_not_match_regex"} | TIME_DAYS | TIME_INSTANT
+
+# Patterns are matched with RE2, in time linear in the attribute's length: no backtracking,
+# so `^(a+)+$` costs what `^a+$` does. RE2 has no backreferences or lookaround; such a
+# pattern is refused when the request comes in. Errors are returned, not logged by RE2.
+MAX_REGEX_LENGTH = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str):  # type: ignore[no-untyped-def]
+    return re2.compile(pattern, options=_RE2_OPTIONS)
+
+
+def _regex_problem(pattern: str) -> str | None:
+    if len(pattern) > MAX_REGEX_LENGTH:
+        return f"a regular expression may be at most {MAX_REGEX_LENGTH} characters"
+    try:
+        _regex(pattern)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else ""
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        return (
+            f"invalid regular expression: {detail} (patterns use RE2 syntax, which has no "
+            "backreferences or lookaround)"
+        )
+    return None
 
 
 class AudienceError(ValueError):
@@ -149,10 +177,9 @@ def _custom_attribute(body: dict[str, Any], where: str) -> dict[str, Any]:
     if comparison in ("matches_regex", "does_not_match_regex"):
         if not isinstance(value, str):
             raise AudienceError(f"{at}: must be a regular expression (string)")
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise AudienceError(f"{at}: invalid regular expression: {exc}") from None
+        problem = _regex_problem(value)
+        if problem:
+            raise AudienceError(f"{at}: {problem}")
     elif comparison in (
         "greater_than",
         "greater_than_or_equal_to",
@@ -386,7 +413,7 @@ def _custom_attribute_matches(leaf: dict[str, Any], attributes: dict[str, Any]) 
         )
         return includes if comparison == "includes_value" else not includes
     if comparison in ("matches_regex", "does_not_match_regex"):
-        found = isinstance(present, str) and re.search(value, present) is not None
+        found = isinstance(present, str) and _regex(value).search(present) is not None
         return found if comparison == "matches_regex" else not found
     moment = _as_time(present)
     if moment is None:

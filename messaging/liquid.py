@@ -15,21 +15,25 @@ Templates are compiled once (`compile_fields`) and rendered per profile
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import re2
 from liquid import Environment, Tag
 from liquid.ast import Node
 from liquid.builtin.expressions.arguments import PositionalArgument
 from liquid.builtin.expressions.logical import EqExpression, NeExpression
-from liquid.builtin.expressions.primitive import Blank, Empty
+from liquid.builtin.expressions.primitive import Blank, Empty, IntegerLiteral, RangeLiteral
 from liquid.context import RenderContext
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 from liquid.expression import Expression
+from liquid.template import BoundTemplate
 from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG
 from liquid.undefined import is_undefined
 
@@ -47,12 +51,25 @@ class AbortMessage(Exception):
 
 
 class LiquidTemplateError(ValueError):
-    """A template does not parse; `field` names where it is (`messages.email.body`)."""
+    """A template does not parse, or is over a limit on its own; `field` names where it is
+    (`messages.email.body`)."""
 
-    def __init__(self, field_path: str, detail: str) -> None:
-        super().__init__(f"{field_path}: Liquid syntax error: {detail}")
+    def __init__(self, field_path: str, detail: str, *, kind: str = "Liquid syntax error") -> None:
+        super().__init__(f"{field_path}: {kind}: {detail}")
         self.field = field_path
         self.detail = detail
+
+
+class TemplateLimitError(LiquidError):
+    """A template went over a resource limit: that recipient's delivery fails, nothing else."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"over a limit: {detail}", token=None)
+
+    def __str__(self) -> str:
+        # Just the limit: the engine's excerpt of the template says nothing more useful on
+        # the dispatch page, where this message is shown.
+        return str(self.args[0])
 
 
 # --- Tags ---------------------------------------------------------------------------------
@@ -132,11 +149,158 @@ def _json_escape(value: object) -> str:
     return json.dumps("" if value is None else str(_plain(value)))[1:-1]
 
 
+# --- Resource limits ---------------------------------------------------------------------
+# A template is user input, rendered once per recipient by a worker: what one render may cost
+# is bounded in time and memory, so a hostile template fails its own deliveries and nothing
+# else. python-liquid bounds loop iterations, each field's output and assigned variables;
+# it has no deadline and does not bound what a filter builds (`(1..20000000) | join`),
+# which is what the rest of this section adds.
+
+RENDER_DEADLINE_SECONDS = 1.0
+# Any value a filter or a range builds, measured roughly as bytes (see _cost).
+MAX_VALUE_BYTES = 1024 * 1024
+# A range costs 16 per item (a list slot and an int), so this many fit in MAX_VALUE_BYTES.
+MAX_RANGE_ITEMS = MAX_VALUE_BYTES // 16
+MAX_FIELD_OUTPUT_CHARS = 1024 * 1024
+MAX_TOTAL_OUTPUT_CHARS = 2 * 1024 * 1024  # every field of one recipient's message together
+MAX_NESTING = 64  # blocks inside blocks; deeper templates are refused when they are sent
+# What one string may hold for the parser (see _refuse_costly_parse).
+MAX_MARKUP = 10_000
+MAX_MARKUP_PARENTHESES = 1_000
+MAX_MARKUP_CHARS = 10_000  # one tag or output, literals included
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "liquid_deadline", default=None
+)
+
+
+def _check_deadline() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise TemplateLimitError(f"took longer than {RENDER_DEADLINE_SECONDS:g} s")
+
+
+def _cost(value: Any, budget: int = MAX_VALUE_BYTES) -> int:
+    """Roughly how many bytes `value` holds, counted only until it passes `budget`."""
+    if isinstance(value, str):
+        return len(value)
+    if value is None or isinstance(value, bool | float):
+        return 8
+    if isinstance(value, int):
+        return 8 + value.bit_length() // 8
+    if isinstance(value, range):
+        return 16 * len(value)
+    if isinstance(value, Mapping):
+        total = 0
+        for key, item in value.items():
+            total += 16 + _cost(key, budget - total) + _cost(item, budget - total)
+            if total > budget:
+                break
+        return total
+    if isinstance(value, list | tuple | set | frozenset):
+        total = 8 * len(value)
+        for item in value:
+            if total > budget:
+                break
+            total += _cost(item, budget - total)
+        return total
+    return 16  # drops, undefined: small objects the engine made
+
+
+def _too_big(what: str) -> TemplateLimitError:
+    return TemplateLimitError(f"{what} over {MAX_VALUE_BYTES // 1024 // 1024} MiB")
+
+
+def _predict(name: str, left: Any, args: tuple) -> None:
+    """Refuse a filter whose result would be too big before it is built.
+
+    Only filters that multiply their input need it: joining n items with a long separator,
+    splitting into many items, replacing many matches with a long string. Every other
+    filter grows its input by a small factor at most, and its result is checked after.
+    """
+    if name == "join" and isinstance(left, list | tuple | range):
+        separator = str(args[0]) if args else " "
+        if len(separator) * max(len(left) - 1, 0) + _cost(left) > MAX_VALUE_BYTES:
+            raise _too_big("join's result")
+    elif name == "split" and isinstance(left, str):
+        separator = str(args[0]) if args else " "
+        count = len(left) if not separator else left.count(separator) + 1
+        if 8 * count + len(left) > MAX_VALUE_BYTES:
+            raise _too_big("split's result")
+    elif name in ("replace", "replace_last", "replace_first") and isinstance(left, str):
+        old = str(args[0]) if args else ""
+        new = str(args[1]) if len(args) > 1 else ""
+        count = 1 if name != "replace" else (len(left) + 1 if not old else left.count(old))
+        if len(left) + count * max(len(new) - len(old), 0) > MAX_VALUE_BYTES:
+            raise _too_big(f"{name}'s result")
+
+
+def _bounded_filter(name: str, func: Any, left: Any, *args: Any, **kwargs: Any) -> Any:
+    _check_deadline()
+    _predict(name, left, args)
+    result = func(left, *args, **kwargs)
+    if _cost(result) > MAX_VALUE_BYTES:
+        raise _too_big(f"{name}'s result")
+    return result
+
+
+class _BoundedContext(RenderContext):
+    """A render context that checks the deadline at every node and bounds every filter."""
+
+    __slots__ = ("_disabled_tags",)
+
+    # NOTE: Node.render reads `context.disabled_tags` before rendering every node, inner
+    # loop bodies included: the one hook the engine calls as a render proceeds, so the
+    # deadline is checked there. The value itself is kept as the engine set it.
+    @property  # type: ignore[override]
+    def disabled_tags(self) -> list[str]:
+        _check_deadline()
+        return self._disabled_tags
+
+    @disabled_tags.setter
+    def disabled_tags(self, value: list[str]) -> None:
+        self._disabled_tags = value
+
+    def filter(self, name: str, token: Any) -> Any:  # type: ignore[override]
+        return functools.partial(_bounded_filter, name, super().filter(name, token))
+
+
+class _BoundedTemplate(BoundTemplate):
+    context_class = _BoundedContext
+
+
+class _BoundedRange(RangeLiteral):
+    __slots__ = ()
+
+    def _make_range(self, start: Any, stop: Any) -> range:
+        built = super()._make_range(start, stop)
+        if len(built) > MAX_RANGE_ITEMS:
+            raise TemplateLimitError(f"range of {len(built):,} items (max {MAX_RANGE_ITEMS:,})")
+        return built
+
+
+def _bound_ranges(expression: Expression) -> None:
+    """Make every range check its length when evaluated; refuse a literal one at once."""
+    for child in expression.children():
+        _bound_ranges(child)
+    if type(expression) is RangeLiteral:
+        start, stop = expression.start, expression.stop  # type: ignore[attr-defined]
+        if isinstance(start, IntegerLiteral) and isinstance(stop, IntegerLiteral):
+            length = stop.value - start.value + 1
+            if length > MAX_RANGE_ITEMS:
+                raise TemplateLimitError(
+                    f"range ({start.value}..{stop.value}) of {length:,} items "
+                    f"(max {MAX_RANGE_ITEMS:,})"
+                )
+        expression.__class__ = _BoundedRange
+
+
 class BrazeEnvironment(Environment):
     # Bounds on what one template may cost per recipient (a template is user input).
     loop_iteration_limit = 10_000
-    output_stream_limit = 1_000_000
+    output_stream_limit = MAX_FIELD_OUTPUT_CHARS
     local_namespace_limit = 100_000
+    template_class = _BoundedTemplate
 
     def setup_tags_and_filters(self, *, extra: bool = False) -> None:
         super().setup_tags_and_filters(extra=extra)
@@ -199,25 +363,41 @@ def _blank_aware(expression: Expression) -> None:
         expression.__class__ = _BlankAwareEq if type(expression) is EqExpression else _BlankAwareNe
 
 
-def _blank_aware_nodes(nodes, context: RenderContext) -> None:  # type: ignore[no-untyped-def]
+def _prepare_nodes(nodes, context: RenderContext, depth: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """Swap in blank-aware comparisons and bounded ranges; refuse too deep a nesting."""
+    if depth > MAX_NESTING:
+        raise TemplateLimitError(f"blocks nested over {MAX_NESTING} deep")
     for node in nodes:
         for expression in node.expressions():
             _blank_aware(expression)
-        _blank_aware_nodes(node.children(context, include_partials=False), context)
+            _bound_ranges(expression)
+        _prepare_nodes(node.children(context, include_partials=False), context, depth + 1)
 
 
 # --- Braze dialect → Liquid ------------------------------------------------------------------
 
 STANDARD = "standard_attribute"
-_NAMESPACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.\$\{([^}]*)\}")
-_BARE = re.compile(r"\$\{([^}]*)\}")
-_TAG = re.compile(r"\{%-?.*?-?%\}", re.DOTALL)
-_INNER_OUTPUT = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
-_ABORT_CALL = re.compile(r"(\{%-?\s*abort_message)\s*\(\s*(.*?)\s*\)\s*(-?%\})", re.DOTALL)
-_EXTRAS = re.compile(
-    r"(\{%-?\s*message_extras)\s+:key\s+(.*?)\s+:value\s+(.*?)\s*(-?%\})", re.DOTALL
-)
+# NOTE: RE2, not `re`: these run over every string of a request before it is accepted, and
+# with backtracking `[A-Za-z_][A-Za-z0-9_]*\.` over a long word, or `\{%.*?%\}` over many
+# `{%` with no `%}`, take time quadratic in the string (minutes for 1 MiB). RE2 is linear
+# and, without longest-match mode, finds the same leftmost-first matches as `re`.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.dot_nl = True  # re.DOTALL
+
+
+def _re2(pattern: str):  # type: ignore[no-untyped-def]
+    return re2.compile(pattern, options=_RE2_OPTIONS)
+
+
+_NAMESPACED = _re2(r"([A-Za-z_][A-Za-z0-9_]*)\.\$\{([^}]*)\}")
+_BARE = _re2(r"\$\{([^}]*)\}")
+_TAG = _re2(r"\{%-?.*?-?%\}")
+_INNER_OUTPUT = _re2(r"\{\{-?\s*(.*?)\s*-?\}\}")
+_ABORT_CALL = _re2(r"(\{%-?\s*abort_message)\s*\(\s*(.*?)\s*\)\s*(-?%\})")
+_EXTRAS = _re2(r"(\{%-?\s*message_extras)\s+:key\s+(.*?)\s+:value\s+(.*?)\s*(-?%\})")
 MARKUP = re.compile(r"\{\{|\{%|\$\{")
+_MARKUP_SPAN = _re2(r"\{\{.*?\}\}|\{%.*?%\}")
 
 
 def _path(name: str) -> str:
@@ -277,6 +457,36 @@ class Compiled:
     tree: Any
 
 
+def _refuse_costly_parse(text: str) -> None:
+    """Refuse, in one pass, what would make python-liquid's parser itself slow.
+
+    NOTE: templates are parsed in the request, and some shapes cost the engine's lexer and
+    expression tokenizer time quadratic in their length (measured: minutes for 1 MiB): a
+    `{{` or `{%` nothing closes (the lexer searches for the closer from every opener), very
+    many tags, and long runs of parentheses; and a long string literal costs its tokenizer
+    about 250 bytes of transient memory a character (65 MiB for 250,000). Such a template
+    is invalid or absurd anyway.
+    """
+    for opener, closer in (("{{", "}}"), ("{%", "%}")):
+        if text.rfind(opener) > text.rfind(closer):
+            raise LiquidSyntaxError(f"{opener!r} without a closing {closer!r}", token=None)
+    markup = text.count("{{") + text.count("{%")
+    if markup > MAX_MARKUP:
+        raise TemplateLimitError(f"{markup:,} tags and outputs (max {MAX_MARKUP:,})")
+    parentheses = 0
+    for span in _MARKUP_SPAN.finditer(text):
+        markup_text = span.group(0)
+        if len(markup_text) > MAX_MARKUP_CHARS:
+            raise TemplateLimitError(
+                f"a tag or output of {len(markup_text):,} characters (max {MAX_MARKUP_CHARS:,})"
+            )
+        parentheses += markup_text.count("(")
+    if parentheses > MAX_MARKUP_PARENTHESES:
+        raise TemplateLimitError(
+            f"{parentheses:,} parentheses in tags and outputs (max {MAX_MARKUP_PARENTHESES:,})"
+        )
+
+
 @functools.lru_cache(maxsize=1024)
 def _parse(source: str):  # type: ignore[no-untyped-def]
     """Parse one Braze template (cached: callers send the same templates again and again).
@@ -284,11 +494,17 @@ def _parse(source: str):  # type: ignore[no-untyped-def]
     A parsed template holds no render state, so sharing it between requests and threads
     is safe; errors are not cached and are raised again on every call.
     """
-    template = ENV.from_string(translate(source))
-    unknown = sorted(set(template.analyze().filters) - set(ENV.filters))
-    if unknown:
-        raise LiquidSyntaxError(f"unknown filter {unknown[0]!r}", token=None)
-    _blank_aware_nodes(template.nodes, RenderContext(template))
+    try:
+        text = translate(source)
+        _refuse_costly_parse(text)
+        template = ENV.from_string(text)
+        unknown = sorted(set(template.analyze().filters) - set(ENV.filters))
+        if unknown:
+            raise LiquidSyntaxError(f"unknown filter {unknown[0]!r}", token=None)
+        _prepare_nodes(template.nodes, RenderContext(template))
+    except RecursionError:
+        # The parser recurses once per nested block or parenthesis.
+        raise TemplateLimitError(f"blocks nested over {MAX_NESTING} deep") from None
     return template
 
 
@@ -298,6 +514,11 @@ def _compile(value: Any, field_path: str) -> Any:
             return value
         try:
             return _parse(value)
+        except TemplateLimitError as exc:
+            raise LiquidTemplateError(
+                field_path, str(exc.args[0]).removeprefix("over a limit: "),
+                kind="Liquid template over a limit",
+            ) from None
         except LiquidError as exc:
             raise LiquidTemplateError(field_path, str(exc).splitlines()[0]) from None
     if isinstance(value, dict):
@@ -312,15 +533,21 @@ def compile_fields(value: Any, *, field_path: str) -> Compiled:
     return Compiled(_compile(value, field_path))
 
 
-def _render(value: Any, data: dict[str, Any]) -> Any:
+def _render(value: Any, data: dict[str, Any], budget: list[int]) -> Any:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return {k: _render(v, data) for k, v in value.items()}
+        return {k: _render(v, data, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render(v, data) for v in value]
+        return [_render(v, data, budget) for v in value]
     if hasattr(value, "render"):
-        return value.render(**data)
+        text = value.render(**data)
+        budget[0] -= len(text)
+        if budget[0] < 0:
+            raise TemplateLimitError(
+                f"message over {MAX_TOTAL_OUTPUT_CHARS // 1024 // 1024} MiB of text"
+            )
+        return text
     return value
 
 
@@ -328,11 +555,18 @@ def render_fields(compiled: Compiled, context: dict[str, Any]) -> tuple[Any, dic
     """Render for one recipient: (rendered tree, message extras).
 
     Raises AbortMessage when the template calls abort_message, and LiquidError when
-    rendering fails (a filter given the wrong type, a resource limit).
+    rendering fails (a filter given the wrong type, a resource limit: TemplateLimitError
+    for the deadline and the sizes above).
     """
     extras = MessageExtras()
     data = {**context, EXTRAS_GLOBAL: extras}
-    return _render(compiled.tree, data), extras.values
+    token = _deadline.set(time.monotonic() + RENDER_DEADLINE_SECONDS)
+    try:
+        return _render(compiled.tree, data, [MAX_TOTAL_OUTPUT_CHARS]), extras.values
+    except RecursionError:
+        raise TemplateLimitError("recursed too deeply") from None
+    finally:
+        _deadline.reset(token)
 
 
 def iter_strings(value: Any) -> Iterator[str]:

@@ -59,15 +59,55 @@ def _eager_celery(request):
 
 
 @pytest.fixture
-def marketer(django_user_model):
-    return django_user_model.objects.create_user(
-        username="marketer", email="marketer@example.test", password="correct horse battery"
-    )
+def make_user(db, django_user_model):
+    """make_user("name", role="Marketer") -> a user with that role ("" or None: no role)."""
+    from django.contrib.auth.models import Group
+
+    def make(username, role=None, password="correct horse battery"):
+        user = django_user_model.objects.create_user(
+            username=username, email=f"{username}@example.test", password=password
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+            if role == "Admin":
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def marketer(make_user):
+    return make_user("marketer", role="Marketer")
 
 
 @pytest.fixture
 def marketer_client(client, marketer):
     client.force_login(marketer)
+    return client
+
+
+@pytest.fixture
+def developer(make_user):
+    return make_user("developer", role="Developer")
+
+
+@pytest.fixture
+def developer_client(client, developer):
+    client.force_login(developer)
+    return client
+
+
+@pytest.fixture
+def admin_member(make_user):
+    """An Admin by role (not a superuser): what Settings › Team makes of an admin."""
+    return make_user("admin-member", role="Admin")
+
+
+@pytest.fixture
+def admin_member_client(client, admin_member):
+    client.force_login(admin_member)
     return client
 
 
@@ -164,11 +204,27 @@ def page(request, browser, live_server):
     context.close()
 
 
+def browser_login(
+    page, username, password="correct horse battery", landing="**/messaging/campaigns/**"
+):
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(landing)
+    return page
+
+
 @pytest.fixture
 def logged_in_page(page, live_server, marketer):
-    page.goto("/login/")
-    page.get_by_label("Username").fill("marketer")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/messaging/campaigns/**")
-    return page
+    return browser_login(page, "marketer")
+
+
+@pytest.fixture
+def developer_page(page, live_server, developer):
+    return browser_login(page, "developer")
+
+
+@pytest.fixture
+def admin_member_page(page, live_server, admin_member):
+    return browser_login(page, "admin-member")

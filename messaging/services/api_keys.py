@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
+
 from ..access.auth import forget_key
 from ..models import ApiKey, Permission
 
@@ -52,6 +54,10 @@ def api_key_create(
     )
     api_key.full_clean()
     api_key.save()
+    audit_record(
+        action="api_key.created", actor=created_by, target=api_key, target_id=prefix,
+        changes={"permissions": permissions, "allowed_networks": api_key.allowed_networks},
+    )
     # A request with this prefix may have cached a miss just before.
     transaction.on_commit(lambda: forget_key(prefix))
     forget_key(prefix)
@@ -59,11 +65,12 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, by: AbstractBaseUser | None = None) -> ApiKey:
     """Revoke a key for good; requests with it are refused from now on."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(action="api_key.revoked", actor=by, target=api_key, target_id=api_key.prefix)
     # Cleared now and again after commit, so no request re-caches the key in between.
     forget_key(api_key.prefix)
     transaction.on_commit(lambda: forget_key(api_key.prefix))

@@ -12,9 +12,11 @@ import logging
 import uuid
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from analytics.models import EngagementEvent
 from analytics.services import engagement_record
 from campaigns.models import Channel
@@ -95,6 +97,7 @@ def channel_config_save(
     secrets: dict[str, str] | None = None,
     base_url: str = "",
     use_sandbox_host: bool = False,
+    by: AbstractBaseUser | None = None,
 ) -> ChannelConfig:
     """Create or update the provider of one app's channel.
 
@@ -122,10 +125,22 @@ def channel_config_save(
         config.use_sandbox_host = use_sandbox_host
         config.full_clean()
         config.save()
+        # Which secrets were entered, by name: their values never reach the log.
+        audit_record(
+            action="provider_credentials.saved", actor=by, target=config,
+            target_id=str(config.public_id), target_label=f"{app.name} · {channel}",
+            changes={
+                "provider": provider, "base_url": base_url,
+                "secrets_entered": sorted(k for k, v in (secrets or {}).items() if v),
+                "secrets_kept": keep and bool(stored),
+            },
+        )
         return config
 
 
-def channel_config_rotate_vapid(*, config: ChannelConfig) -> ChannelConfig:
+def channel_config_rotate_vapid(
+    *, config: ChannelConfig, by: AbstractBaseUser | None = None
+) -> ChannelConfig:
     """New VAPID keys. NOTE: browsers subscribed with the old public key must resubscribe."""
     with transaction.atomic():
         stored = config.credentials
@@ -133,6 +148,10 @@ def channel_config_rotate_vapid(*, config: ChannelConfig) -> ChannelConfig:
         config.credentials_encrypted = encrypt_json(stored)
         config.options = {**config.options, "vapid_public_key": public}
         config.save(update_fields=["credentials_encrypted", "options", "updated_at"])
+        audit_record(
+            action="provider_credentials.rotated", actor=by, target=config,
+            target_id=str(config.public_id), changes={"vapid_public_key": public},
+        )
         return config
 
 

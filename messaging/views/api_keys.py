@@ -7,7 +7,6 @@ import re
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import permission_required
 from config.api.reference import api_reference as reference_sections
 
 from ..models import ApiKey, Permission
@@ -52,12 +52,12 @@ def _get_api_key(prefix: str) -> ApiKey:
     return api_key
 
 
-@login_required
+@permission_required(None)
 def settings_index(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/settings_index.html", {"nav": "settings"})
 
 
-@login_required
+@permission_required("messaging.view_apikey", write="messaging.add_apikey")
 @require_http_methods(["GET", "POST"])
 def api_key_list(request: HttpRequest) -> HttpResponse:
     new_key = None
@@ -91,10 +91,10 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@permission_required("messaging.change_apikey")
 @require_POST
 def api_key_revoke_view(request: HttpRequest, prefix: str) -> HttpResponse:
-    api_key = api_key_revoke(api_key=_get_api_key(prefix))
+    api_key = api_key_revoke(api_key=_get_api_key(prefix), by=request.user)
     messages.success(request, f"API key “{api_key.name}” revoked: it no longer works.")
     return redirect("messaging:api-key-list")
 
@@ -105,7 +105,7 @@ def _inline_code(text: str) -> str:
     return mark_safe("".join(f"<p>{para}</p>" for para in html.split("\n\n") if para.strip()))
 
 
-@login_required
+@permission_required(None)
 def api_reference(request: HttpRequest) -> HttpResponse:
     sections = reference_sections()
     tags: dict[str, list[dict]] = {}

@@ -8,7 +8,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.urls import path, reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import permission_required
 from campaigns.models import PUSH_PLATFORMS, Channel
 
 from ..crypto import CredentialsUnreadable, mask
@@ -83,7 +83,7 @@ def credential_summary(config: ChannelConfig) -> list[tuple[str, str]]:
     return shown
 
 
-@login_required
+@permission_required("messaging.view_app", write="messaging.add_app")
 @require_http_methods(["GET", "POST"])
 def app_list(request: HttpRequest) -> HttpResponse:
     form = AppForm(request.POST or None)
@@ -105,7 +105,7 @@ def app_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@permission_required("messaging.view_channelconfig")
 def channel_list(request: HttpRequest) -> HttpResponse:
     apps = list(App.objects.prefetch_related("channel_configs"))
     rows = []
@@ -156,7 +156,7 @@ def _form_initial(config: ChannelConfig | None, provider: str) -> dict:
 
 # Error reports (and the debug page) must not carry the pasted secrets.
 @sensitive_post_parameters(*{name for names in SECRET_FIELDS.values() for name in names})
-@login_required
+@permission_required("messaging.view_channelconfig", write="messaging.change_channelconfig")
 @require_http_methods(["GET", "POST"])
 def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpResponse:
     app, channel = _get_app(app_id), _get_channel(channel)
@@ -186,6 +186,7 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
                 secrets=form.secrets(),
                 base_url=form.cleaned_data.get("base_url") or "",
                 use_sandbox_host=bool(form.cleaned_data.get("use_sandbox_host")),
+                by=request.user,
             )
             messages.success(
                 request,
@@ -222,7 +223,7 @@ def channel_edit(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     )
 
 
-@login_required
+@permission_required("messaging.change_channelconfig")
 @require_POST
 def channel_test(request: HttpRequest, app_id: str, channel: str) -> HttpResponse:
     """Send one test message to a chosen profile and show the provider's answer."""
@@ -253,7 +254,7 @@ def channel_test(request: HttpRequest, app_id: str, channel: str) -> HttpRespons
     )
 
 
-@login_required
+@permission_required("messaging.change_channelconfig")
 @require_POST
 def channel_vapid_rotate(request: HttpRequest, app_id: str) -> HttpResponse:
     app = _get_app(app_id)
@@ -262,7 +263,7 @@ def channel_vapid_rotate(request: HttpRequest, app_id: str) -> HttpResponse:
     ).first()
     if config is None:
         raise Http404("No web push provider for this app")
-    channel_config_rotate_vapid(config=config)
+    channel_config_rotate_vapid(config=config, by=request.user)
     messages.success(
         request, "New VAPID keys generated. Browsers must subscribe again with the new public key."
     )

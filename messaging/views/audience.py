@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from accounts.access import permission_required
 from config.dashboard import filter_value
 
 from .. import selectors
@@ -28,7 +28,7 @@ def _get_profile(braze_id: str) -> Profile:
     return profile
 
 
-@login_required
+@permission_required("messaging.view_profile")
 def profile_list(request: HttpRequest) -> HttpResponse:
     query = filter_value(request, "q", label="search")
     page = Paginator(selectors.profile_list(query=query), PAGE_SIZE).get_page(
@@ -42,7 +42,7 @@ def profile_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@permission_required("messaging.view_profile")
 def profile_detail(request: HttpRequest, braze_id: str) -> HttpResponse:
     profile = _get_profile(braze_id)
     activity = selectors.profile_activity(profile=profile)
@@ -57,7 +57,7 @@ def profile_detail(request: HttpRequest, braze_id: str) -> HttpResponse:
     return render(request, "messaging/profile_detail.html", context)
 
 
-@login_required
+@permission_required("messaging.change_profile")
 @require_POST
 def profile_control_group(request: HttpRequest, braze_id: str) -> HttpResponse:
     profile = profile_set_global_control(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
+from accounts.access import permission_required
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_public_id
 
@@ -45,7 +45,7 @@ def _dispatch_list(campaign: Campaign | None) -> QuerySet[Dispatch]:
     return dispatches.filter(campaign=campaign) if campaign is not None else dispatches
 
 
-@login_required
+@permission_required("messaging.view_dispatch")
 @require_GET
 def dispatch_list(request: HtmxRequest) -> HttpResponse:
     campaign = None
@@ -136,7 +136,7 @@ def _breakdown(dispatch: Dispatch) -> dict:
     return {"per_channel": per_channel, "skip_reasons": reasons}
 
 
-@login_required
+@permission_required("messaging.view_dispatch")
 @require_GET
 def dispatch_detail(request: HtmxRequest, dispatch_id: str) -> HttpResponse:
     dispatch = _get_dispatch(request, dispatch_id)
@@ -167,7 +167,7 @@ def dispatch_detail(request: HtmxRequest, dispatch_id: str) -> HttpResponse:
     return render(request, "messaging/dispatch_detail.html", context)
 
 
-@login_required
+@permission_required("messaging.change_dispatch")
 @require_POST
 def dispatch_cancel_view(request: HttpRequest, dispatch_id: str) -> HttpResponse:
     dispatch = _get_dispatch(request, dispatch_id)

@@ -13,8 +13,8 @@ from messaging.models import ApiKey
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_show_once_use_and_revoke(logged_in_page, live_server):
-    page = logged_in_page
+def test_create_show_once_use_and_revoke(developer_page, live_server):
+    page = developer_page
     page.get_by_role("link", name="Settings").first.click()
     page.get_by_role("link", name="API keys").click()
     page.wait_for_url("**/settings/api-keys/")
@@ -56,8 +56,8 @@ def test_create_show_once_use_and_revoke(logged_in_page, live_server):
     assert response.status_code == 401
 
 
-def test_invalid_allowlist_is_explained(logged_in_page):
-    page = logged_in_page
+def test_invalid_allowlist_is_explained(developer_page):
+    page = developer_page
     page.goto("/settings/api-keys/")
     page.get_by_label("Name").fill("Bad net")
     page.get_by_label("IP allowlist").fill("10.0.0.300/8")
@@ -67,8 +67,8 @@ def test_invalid_allowlist_is_explained(logged_in_page):
     assert not ApiKey.objects.exists()
 
 
-def test_api_reference_page(logged_in_page):
-    page = logged_in_page
+def test_api_reference_page(developer_page):
+    page = developer_page
     page.goto("/settings/")
     page.screenshot(path="/tmp/h2-settings.png", full_page=True)
     page.get_by_role("link", name="API reference").click()

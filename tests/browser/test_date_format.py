@@ -17,8 +17,8 @@ SHOWN = "28 Nov 2026, 19:08"
 HOVER = "28 Nov 2026, 19:08:27 UTC"
 
 
-def test_every_page_shows_the_same_date_style(logged_in_page, marketer, make_api_key):
-    page = logged_in_page
+def test_every_page_shows_the_same_date_style(admin_member_page, marketer, make_api_key):
+    page = admin_member_page
     campaign = campaign_create(
         name="Order shipped", messages=[MessageSpec(channel="email", name="Variant 1")], by=marketer
     )

@@ -1,4 +1,4 @@
-"""A marketer adds an app, sets up its iOS push provider and sends a test push (real browser)."""
+"""A developer adds an app, sets up its iOS push provider and sends a test push (real browser)."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ def _add_app(page, name: str, platform: str) -> None:
     page.get_by_role("button", name="Add app").click()
 
 
-def test_set_up_apns_and_send_a_test_push(logged_in_page, settings, apns, p8_key):
+def test_set_up_apns_and_send_a_test_push(developer_page, settings, apns, p8_key):
     from tests.fakes.tls import local_tls
 
     settings.HERALD_PROVIDER_CA_BUNDLE = local_tls().ca_file
-    page = logged_in_page
+    page = developer_page
     _add_app(page, "Shop iOS", "ios")
     row = page.locator("#app-table tr", has_text="Shop iOS")
     app_id = row.locator("code").first.inner_text()
@@ -75,8 +75,8 @@ def test_set_up_apns_and_send_a_test_push(logged_in_page, settings, apns, p8_key
     assert "••••" in page.locator("#channel-table").inner_text()
 
 
-def test_web_push_keys_are_generated_in_the_dashboard(logged_in_page):
-    page = logged_in_page
+def test_web_push_keys_are_generated_in_the_dashboard(developer_page):
+    page = developer_page
     _add_app(page, "Shop website", "web")
     page.goto("/settings/channels/")
     page.get_by_role("link", name="Set up Web Push for Shop website").click()
@@ -97,11 +97,11 @@ def test_web_push_keys_are_generated_in_the_dashboard(logged_in_page):
     assert page.locator(".vapid-key").inner_text() != key
 
 
-def test_sms_provider_form_validates_senders_in_place(logged_in_page):
+def test_sms_provider_form_validates_senders_in_place(developer_page):
     from messaging.services.providers import app_create
 
     app = app_create(name="Shop Android", platform="android")
-    page = logged_in_page
+    page = developer_page
     page.goto(f"/settings/channels/{app.app_id}/sms/")
     # Nothing saved yet: the form starts on the sandbox and says it is the one active now.
     assert page.get_by_label("Provider", exact=True).input_value() == "sandbox"

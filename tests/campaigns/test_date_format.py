@@ -72,16 +72,16 @@ def test_sends_list_and_send_page(marketer_client, make_campaign):
         assert not OLD_STYLES.search(html), url
 
 
-def test_profiles_and_api_keys(marketer_client, make_api_key):
+def test_profiles_and_api_keys(admin_member_client, make_api_key):
     profile = Profile.objects.create(external_id="ada", dob=date(1990, 3, 4))
     Profile.objects.filter(pk=profile.pk).update(created_at=MOMENT, updated_at=MOMENT)
     key, _ = make_api_key()
     ApiKey.objects.filter(pk=key.pk).update(created_at=MOMENT)
-    detail = marketer_client.get(reverse("messaging:profile-detail", args=[profile.braze_id]))
+    detail = admin_member_client.get(reverse("messaging:profile-detail", args=[profile.braze_id]))
     for html in [
-        marketer_client.get(reverse("messaging:profile-list")).content.decode(),
+        admin_member_client.get(reverse("messaging:profile-list")).content.decode(),
         detail.content.decode(),
-        marketer_client.get(reverse("messaging:api-key-list")).content.decode(),
+        admin_member_client.get(reverse("messaging:api-key-list")).content.decode(),
     ]:
         assert TIME_ELEMENT in html
         assert not OLD_STYLES.search(html)

@@ -24,7 +24,7 @@ from tests.fakes.webpush import FakePushService
 
 # Quick retries keep the suite fast; Retry-After tests still see the real wait.
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_wait=3.0)
-# Settings → Channels as a marketer fills it in for the APNs fake.
+# Settings → Channels as a developer fills it in for the APNs fake.
 APNS_OPTIONS = {"team_id": fake_apns.TEAM_ID, "key_id": fake_apns.KEY_ID, "topic": fake_apns.TOPIC}
 # The SMS subscription group the Twilio fake's sender number belongs to.
 SMS_GROUP = "5d3b4a8c-0000-4000-8000-000000000001"

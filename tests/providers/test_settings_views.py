@@ -28,27 +28,29 @@ def test_channel_pages_refuse_anonymous_posts(client):
     assert not ChannelConfig.objects.exists()
 
 
-def test_creating_an_app_shows_its_app_id(marketer_client):
-    response = marketer_client.post(
+def test_creating_an_app_shows_its_app_id(developer_client):
+    response = developer_client.post(
         reverse("messaging:app-list"), {"name": "Shop iOS", "platform": "ios"}
     )
     assert response.status_code == 302
     app = App.objects.get()
-    page = marketer_client.get(reverse("messaging:app-list")).content.decode()
+    page = developer_client.get(reverse("messaging:app-list")).content.decode()
     assert app.app_id in page and "Shop iOS" in page
 
 
-def test_invalid_app_form_shows_errors_and_creates_nothing(marketer_client):
-    response = marketer_client.post(reverse("messaging:app-list"), {"name": "", "platform": "palm"})
+def test_invalid_app_form_shows_errors_and_creates_nothing(developer_client):
+    response = developer_client.post(
+        reverse("messaging:app-list"), {"name": "", "platform": "palm"}
+    )
     assert response.status_code == 200
     assert 'aria-invalid="true"' in response.content.decode()
     assert not App.objects.exists()
 
 
-def test_apns_credentials_are_saved_encrypted_and_shown_masked(marketer_client, p8):
+def test_apns_credentials_are_saved_encrypted_and_shown_masked(developer_client, p8):
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
-    response = marketer_client.post(
+    response = developer_client.post(
         url,
         {
             "provider": "apns",
@@ -64,11 +66,11 @@ def test_apns_credentials_are_saved_encrypted_and_shown_masked(marketer_client, 
     assert config.use_sandbox_host and config.credentials["private_key"] == p8.strip().strip()
     key_body = p8.splitlines()[1]
     for page_url in (url, reverse("messaging:channel-list")):
-        page = marketer_client.get(page_url).content.decode()
+        page = developer_client.get(page_url).content.decode()
         assert key_body not in page
         assert "••••" in page
     # Saving again without the key keeps it.
-    marketer_client.post(
+    developer_client.post(
         url,
         {
             "provider": "apns",
@@ -83,10 +85,10 @@ def test_apns_credentials_are_saved_encrypted_and_shown_masked(marketer_client, 
     assert config.credentials["private_key"] == p8.strip()
 
 
-def test_a_bad_p8_key_is_refused(marketer_client):
+def test_a_bad_p8_key_is_refused(developer_client):
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
-    response = marketer_client.post(
+    response = developer_client.post(
         url,
         {"provider": "apns", "team_id": "T", "key_id": "K", "topic": "t", "private_key": "hello"},
     )
@@ -95,10 +97,10 @@ def test_a_bad_p8_key_is_refused(marketer_client):
     assert not ChannelConfig.objects.exists()
 
 
-def test_first_save_requires_the_secret(marketer_client):
+def test_first_save_requires_the_secret(developer_client):
     app = app_create(name="Phones", platform="android")
     url = reverse("messaging:channel-edit", args=[app.app_id, "sms"])
-    response = marketer_client.post(
+    response = developer_client.post(
         url, {"provider": "twilio", "account_sid": "AC1", "senders": "group-1 = 555"}
     )
     body = response.content.decode()
@@ -107,10 +109,10 @@ def test_first_save_requires_the_secret(marketer_client):
     assert not ChannelConfig.objects.exists()
 
 
-def test_twilio_senders_are_parsed(marketer_client):
+def test_twilio_senders_are_parsed(developer_client):
     app = app_create(name="Phones", platform="android")
     url = reverse("messaging:channel-edit", args=[app.app_id, "sms"])
-    marketer_client.post(
+    developer_client.post(
         url,
         {
             "provider": "twilio",
@@ -121,59 +123,59 @@ def test_twilio_senders_are_parsed(marketer_client):
     )
     config = ChannelConfig.objects.get()
     assert config.options["senders"] == {"group-1": "+15550001111", "group-2": "MG" + "a" * 32}
-    page = marketer_client.get(url).content.decode()
+    page = developer_client.get(url).content.decode()
     assert "secret-token-99" not in page
     assert f"/webhooks/sms/{config.public_id}/inbound/" in page
 
 
-def test_htmx_provider_switch_returns_only_the_fields(marketer_client):
+def test_htmx_provider_switch_returns_only_the_fields(developer_client):
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
-    response = marketer_client.get(url, {"provider": "apns"}, headers={"HX-Request": "true"})
+    response = developer_client.get(url, {"provider": "apns"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert "<html" not in body
     assert 'id="provider-fields"' in body and 'name="team_id"' in body
-    body = marketer_client.get(
+    body = developer_client.get(
         url, {"provider": "sandbox"}, headers={"HX-Request": "true"}
     ).content.decode()
     assert 'name="team_id"' not in body and "sandbox" in body
 
 
-def test_web_push_keys_are_generated_shown_and_rotated(marketer_client):
+def test_web_push_keys_are_generated_shown_and_rotated(developer_client):
     app = app_create(name="Site", platform="web")
     url = reverse("messaging:channel-edit", args=[app.app_id, "web_push"])
-    marketer_client.post(url, {"provider": "webpush", "subject": "mailto:ops@example.test"})
+    developer_client.post(url, {"provider": "webpush", "subject": "mailto:ops@example.test"})
     config = ChannelConfig.objects.get()
     public = config.options["vapid_public_key"]
-    assert public in marketer_client.get(url).content.decode()
-    assert public in marketer_client.get(reverse("messaging:app-list")).content.decode()
-    marketer_client.post(reverse("messaging:channel-vapid-rotate", args=[app.app_id]))
+    assert public in developer_client.get(url).content.decode()
+    assert public in developer_client.get(reverse("messaging:app-list")).content.decode()
+    developer_client.post(reverse("messaging:channel-vapid-rotate", args=[app.app_id]))
     config.refresh_from_db()
     assert config.options["vapid_public_key"] != public
 
 
-def test_unknown_app_or_channel_is_404(marketer_client):
+def test_unknown_app_or_channel_is_404(developer_client):
     app = app_create(name="Site", platform="web")
     assert (
-        marketer_client.get(
+        developer_client.get(
             reverse("messaging:channel-edit", args=["nope", "web_push"])
         ).status_code
         == 404
     )
     assert (
-        marketer_client.get(
+        developer_client.get(
             reverse("messaging:channel-edit", args=[app.app_id, "email"])
         ).status_code
         == 404
     )
 
 
-def test_send_test_shows_the_providers_answer(marketer_client, settings, tls, apns_fake, p8):
+def test_send_test_shows_the_providers_answer(developer_client, settings, tls, apns_fake, p8):
     settings.HERALD_PROVIDER_CA_BUNDLE = tls.ca_file
     app = ios_app_with_token(p8, base_url=apns_fake.base_url, token="ab" * 32)
     profile = Profile.objects.get(external_id="alice")
     url = reverse("messaging:channel-test", args=[app.app_id, "apple_push"])
-    response = marketer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})
+    response = developer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert "<html" not in body
     assert "delivered" in body and "apns-id" in body
@@ -181,40 +183,40 @@ def test_send_test_shows_the_providers_answer(marketer_client, settings, tls, ap
     assert token == "ab" * 32 and payload["aps"]["alert"]["title"] == "Herald test"
 
     apns_fake.dead_tokens.add("ab" * 32)
-    body = marketer_client.post(url, {"profile": profile.braze_id}).content.decode()
+    body = developer_client.post(url, {"profile": profile.braze_id}).content.decode()
     assert "bounced" in body and "Unregistered" in body
     assert PushToken.objects.get().invalidated_at is not None
-    body = marketer_client.post(url, {"profile": "alice"}).content.decode()
+    body = developer_client.post(url, {"profile": "alice"}).content.decode()
     assert "has no push token" in body
-    body = marketer_client.post(url, {"profile": "nobody"}).content.decode()
+    body = developer_client.post(url, {"profile": "nobody"}).content.decode()
     assert "No profile" in body
 
 
 def test_send_test_with_unreadable_credentials_explains_instead_of_crashing(
-    marketer_client, settings, p8
+    developer_client, settings, p8
 ):
     app = ios_app_with_token(p8)
     settings.HERALD_ENCRYPTION_KEY = "another key"
     url = reverse("messaging:channel-test", args=[app.app_id, "apple_push"])
-    response = marketer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})
+    response = developer_client.post(url, {"profile": "alice"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "cannot be used" in response.content.decode()
-    page = marketer_client.get(reverse("messaging:channel-list")).content.decode()
+    page = developer_client.get(reverse("messaging:channel-list")).content.decode()
     assert "unreadable" in page
 
 
-def test_changing_the_base_url_requires_the_secret_again(marketer_client):
+def test_changing_the_base_url_requires_the_secret_again(developer_client):
     app = app_create(name="Phones", platform="android")
     url = reverse("messaging:channel-edit", args=[app.app_id, "sms"])
     form = {"provider": "twilio", "account_sid": "AC1", "senders": "g = +15550001111"}
-    marketer_client.post(url, {**form, "auth_token": "secret-token-99"})
+    developer_client.post(url, {**form, "auth_token": "secret-token-99"})
     # Pointing the stored token at another server is refused without retyping it…
-    response = marketer_client.post(url, {**form, "base_url": "https://collector.example"})
+    response = developer_client.post(url, {**form, "base_url": "https://collector.example"})
     assert response.status_code == 200 and "Required." in response.content.decode()
     config = ChannelConfig.objects.get()
     assert config.base_url == "" and config.credentials == {"auth_token": "secret-token-99"}
     # …and accepted with it.
-    marketer_client.post(
+    developer_client.post(
         url, {**form, "base_url": "https://proxy.example", "auth_token": "new-token-42"}
     )
     config.refresh_from_db()
@@ -222,27 +224,27 @@ def test_changing_the_base_url_requires_the_secret_again(marketer_client):
     assert config.credentials == {"auth_token": "new-token-42"}
 
 
-def test_pasted_secrets_are_hidden_from_error_reports(marketer_client, p8):
+def test_pasted_secrets_are_hidden_from_error_reports(developer_client, p8):
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
-    response = marketer_client.post(url, {"provider": "apns", "private_key": p8, "team_id": "T"})
+    response = developer_client.post(url, {"provider": "apns", "private_key": p8, "team_id": "T"})
     cleansed = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
     assert cleansed["private_key"] != p8 and "*" in cleansed["private_key"]
     assert cleansed["team_id"] == "T"
 
 
-def test_an_unconfigured_channel_starts_on_the_sandbox_and_says_so(marketer_client, p8):
+def test_an_unconfigured_channel_starts_on_the_sandbox_and_says_so(developer_client, p8):
     app = app_create(name="Shop iOS", platform="ios")
     url = reverse("messaging:channel-edit", args=[app.app_id, "apple_push"])
-    page = marketer_client.get(url).content.decode()
+    page = developer_client.get(url).content.decode()
     # The select must not suggest APNs while messages actually go to the sandbox.
     assert '<option value="sandbox" selected>' in page
     assert '<option value="apns" selected>' not in page
     assert 'data-provider="sandbox"' in page and "no provider saved yet" in page
-    marketer_client.post(
+    developer_client.post(
         url,
         {"provider": "apns", "team_id": "T1", "key_id": "K1", "topic": "shop", "private_key": p8},
     )
-    page = marketer_client.get(url).content.decode()
+    page = developer_client.get(url).content.decode()
     assert '<option value="apns" selected>' in page
     assert 'data-provider="apns"' in page and "no provider saved yet" not in page

@@ -17,6 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from accounts.roles import ADMIN
 from campaigns.models import Campaign, Channel, ConversionEvent
 from campaigns.services import ConversionSpec, MessageSpec, campaign_create
 from messaging.models import ApiKey, App, Delivery, Permission
@@ -55,7 +57,8 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Herald is starting at http://{addrport}/"))
-        self.stdout.write(f"  Dashboard login:  {DEMO_USERNAME} / {password}")
+        self.stdout.write(f"  Dashboard login:  {DEMO_USERNAME} / {password}   (role: Admin)")
+        self.stdout.write("  Add a marketer:   python manage.py add_account NAME --role Marketer")
         if api_key:
             self.stdout.write(f"  REST API key:     {api_key}   (all permissions)")
         self.stdout.write("")
@@ -71,6 +74,7 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        user.groups.add(Group.objects.get(name=ADMIN))
         return user
 
     @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")

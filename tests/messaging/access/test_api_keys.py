@@ -97,15 +97,15 @@ def test_pages_need_login(client):
     assert response.status_code == 302 and not ApiKey.objects.exists()
 
 
-def test_settings_index_links_everything(marketer_client):
-    html = marketer_client.get(reverse("messaging:settings")).content.decode()
+def test_settings_index_links_everything(developer_client):
+    html = developer_client.get(reverse("messaging:settings")).content.decode()
     for name in ("messaging:api-key-list", "messaging:api-reference", "messaging:app-list",
                  "messaging:channel-list"):
         assert f'href="{reverse(name)}"' in html
 
 
-def test_create_in_dashboard_shows_key_once(marketer_client, marketer):
-    response = marketer_client.post(reverse("messaging:api-key-list"), {
+def test_create_in_dashboard_shows_key_once(developer_client, developer):
+    response = developer_client.post(reverse("messaging:api-key-list"), {
         "name": "web shop", "permissions": ["users.track", "messages.send"],
         "allowed_networks": "203.0.113.0/24\n2001:db8::/32",
     })
@@ -114,15 +114,15 @@ def test_create_in_dashboard_shows_key_once(marketer_client, marketer):
     key = response.context["new_key"]
     assert key in response.content.decode()
     api_key = ApiKey.objects.get()
-    assert api_key.matches(key) and api_key.created_by == marketer
+    assert api_key.matches(key) and api_key.created_by == developer
     assert api_key.allowed_networks == ["203.0.113.0/24", "2001:db8::/32"]
     # The list page never shows it again.
-    again = marketer_client.get(reverse("messaging:api-key-list")).content.decode()
+    again = developer_client.get(reverse("messaging:api-key-list")).content.decode()
     assert key not in again and api_key.prefix in again and "web shop" in again
 
 
-def test_create_with_errors_rerenders_form(marketer_client):
-    response = marketer_client.post(reverse("messaging:api-key-list"), {
+def test_create_with_errors_rerenders_form(developer_client):
+    response = developer_client.post(reverse("messaging:api-key-list"), {
         "name": "", "permissions": [], "allowed_networks": "999.1.1.1"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -131,28 +131,28 @@ def test_create_with_errors_rerenders_form(marketer_client):
     assert not ApiKey.objects.exists()
 
 
-def test_revoke_in_dashboard(marketer_client, api_key):
-    response = marketer_client.post(
+def test_revoke_in_dashboard(developer_client, api_key):
+    response = developer_client.post(
         reverse("messaging:api-key-revoke", args=[api_key[0].prefix]))
     assert response.status_code == 302
     api_key[0].refresh_from_db()
     assert api_key[0].is_revoked
-    html = marketer_client.get(reverse("messaging:api-key-list")).content.decode()
+    html = developer_client.get(reverse("messaging:api-key-list")).content.decode()
     assert "revoked" in html
 
 
-def test_revoke_unknown_key_is_404_and_get_is_refused(marketer_client, api_key):
-    assert marketer_client.post(
+def test_revoke_unknown_key_is_404_and_get_is_refused(developer_client, api_key):
+    assert developer_client.post(
         reverse("messaging:api-key-revoke", args=["hrld_nothere"])).status_code == 404
-    assert marketer_client.get(
+    assert developer_client.get(
         reverse("messaging:api-key-revoke", args=[api_key[0].prefix])).status_code == 405
     api_key[0].refresh_from_db()
     assert not api_key[0].is_revoked
 
 
-def test_last_used_is_shown(marketer_client, api):
+def test_last_used_is_shown(developer_client, api):
     api.post("/users/track", {"attributes": [{"external_id": "u"}]})
-    html = marketer_client.get(reverse("messaging:api-key-list")).content.decode()
+    html = developer_client.get(reverse("messaging:api-key-list")).content.decode()
     # Relative text ("now", "3 seconds ago"), the absolute time on hover.
     shown = r'<time datetime="[^"]+" title="\d{1,2} \w{3} \d{4}, [\d:]+ UTC">(just now|[^<]* ago)<'
     assert re.search(shown, html)
@@ -181,9 +181,9 @@ def test_key_survives_a_secret_key_change(settings):
     assert ApiKey.objects.get(pk=api_key.pk).matches(key)
 
 
-def test_key_list_query_count_is_flat(marketer_client, marketer, django_assert_max_num_queries):
+def test_key_list_query_count_is_flat(developer_client, developer, django_assert_max_num_queries):
     for i in range(12):
-        api_key_create(name=f"k{i}", permissions=["users.track"], created_by=marketer)
+        api_key_create(name=f"k{i}", permissions=["users.track"], created_by=developer)
     with django_assert_max_num_queries(6):
-        html = marketer_client.get(reverse("messaging:api-key-list")).content.decode()
-    assert html.count("by marketer") == 12
+        html = developer_client.get(reverse("messaging:api-key-list")).content.decode()
+    assert html.count("by developer") == 12

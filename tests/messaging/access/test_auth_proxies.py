@@ -132,16 +132,16 @@ def test_trusted_proxy_without_header_is_the_client(settings):
     assert address(PROXY) == PROXY
 
 
-def test_dashboard_key_allowlist_is_enforced_behind_the_proxy(marketer_client, client,
+def test_dashboard_key_allowlist_is_enforced_behind_the_proxy(developer_client, client,
                                                               settings):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
-    bad = marketer_client.post(reverse("messaging:api-key-list"), {
+    bad = developer_client.post(reverse("messaging:api-key-list"), {
         "name": "shop", "permissions": ["users.track"],
         "allowed_networks": "203.0.113.0/24\n10.0.0.0/33"})
     assert bad.status_code == 200 and "not an IP address" in bad.content.decode()
     assert not ApiKey.objects.exists()
 
-    created = marketer_client.post(reverse("messaging:api-key-list"), {
+    created = developer_client.post(reverse("messaging:api-key-list"), {
         "name": "shop", "permissions": ["users.track"],
         "allowed_networks": "203.0.113.0/24, 2001:db8:1::/48"})
     assert created.status_code == 200
