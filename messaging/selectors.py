@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from analytics.models import CustomEvent, Purchase
 from analytics.selectors import campaigns_received_many
+from campaigns.models import Channel
 
 from .models import (
     App,
@@ -231,3 +232,24 @@ def email_unsubscribe_list(
         states = states.filter(updated_at__gte=start, updated_at__lt=end)
     order = ("-updated_at", "-id") if descending else ("updated_at", "id")
     return list(states.order_by(*order)[offset:offset + limit])
+
+
+def app_ids_for_channels(channels: list[str]) -> dict[str, str]:
+    """The app a ready-made example request should name per channel (one query): the
+    oldest with that channel's provider configured, else, for email, the oldest email app.
+    Channels without one are left out."""
+    wanted = Q(channel_configs__channel__in=channels) | Q(platform=App.Platform.EMAIL)
+    rows = (
+        App.objects.filter(wanted)
+        .order_by("created_at", "pk").values_list("api_id", "platform", "channel_configs__channel")
+    )  # fmt: skip
+    configured: dict[str, str] = {}
+    email_app = None
+    for api_id, platform, channel in rows:
+        if channel in channels:
+            configured.setdefault(channel, str(api_id))
+        if platform == App.Platform.EMAIL and email_app is None:
+            email_app = str(api_id)
+    if Channel.EMAIL in channels and Channel.EMAIL not in configured and email_app:
+        configured[Channel.EMAIL] = email_app
+    return configured
