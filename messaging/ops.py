@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min
 from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
 from analytics.models import TrackingHit
 from config.celery import app
@@ -192,3 +193,18 @@ def status() -> Status:
         rollup_lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
         eager=bool(app.conf.task_always_eager),
     )
+
+
+@worker_ready.connect
+def _worker_metrics(sender=None, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+    """HERALD_WORKER_METRICS_PORT: this worker host serves its own deliveries and provider
+    latency to Prometheus (summed over its prefork children in multiprocess mode), for
+    workers on machines where no web process shares their PROMETHEUS_MULTIPROC_DIR."""
+    port = os.environ.get("HERALD_WORKER_METRICS_PORT")
+    if not port:
+        return
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(int(port), registry=registry)
