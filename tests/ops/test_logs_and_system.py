@@ -100,6 +100,8 @@ def test_system_page_shows_workers_queues_sweep_and_rate(client, admin_user, mar
     assert "tasks run in the web process" in page
     assert response.context["status"].workers[0].hostname == "celery@host-a"
     assert response.context["status"].last_sweep is not None
+    # A time element, not markup spilled into an attribute.
+    assert '<dd id="stat-sweep"><time' in page and '">a second ago' not in page
     ops.deliveries_count(3)
     # Staff only: a marketer is sent to log in as someone else.
     client.force_login(marketer)
