@@ -180,8 +180,11 @@ class Command(BaseCommand):
             tasks = f"a Celery worker (pid {worker.pid}) on the {broker} broker"
         elif celery_app.conf.task_always_eager:
             tasks = "in the web process"
+        elif not serving:
+            broker = urlsplit(settings.CELERY_BROKER_URL).scheme
+            tasks = f"a Celery worker on the {broker} broker, started with the server"
         else:
-            tasks = "by the Celery workers already running"
+            tasks = "by the Celery workers already running (--no-worker)"
         lines = [
             "",
             f"Herald {'is running at' if serving else 'is ready; start it at'} {base}/"
