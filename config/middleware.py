@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .metrics import REQUESTS
@@ -20,7 +21,12 @@ def request_metrics(get_response: Callable[[HttpRequest], HttpResponse]):  # typ
         response = get_response(request)
         match = getattr(request, "resolver_match", None)
         route = getattr(match, "route", None)
-        endpoint = "/" + route if route is not None else "unmatched"
+        if route is not None:
+            endpoint = "/" + route
+        elif request.path.startswith(_STATIC):
+            endpoint = "static"  # answered by whitenoise, before any URL is resolved
+        else:
+            endpoint = "unmatched"
         method = request.method if request.method in _METHODS else "other"
         REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
         return response
@@ -28,4 +34,5 @@ def request_metrics(get_response: Callable[[HttpRequest], HttpResponse]):  # typ
     return middleware
 
 
+_STATIC = "/" + settings.STATIC_URL.lstrip("/")
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -134,3 +134,17 @@ def test_results_at_390_show_that_they_scroll_and_keep_a_readable_chart(
     assert label_height >= 9, label_height
     assert _overflow(page) <= 0
     page.screenshot(path="/tmp/h13-results-390.png", full_page=True)
+
+
+def test_the_editor_help_panel_stays_at_the_top_with_five_messages(logged_in_page):
+    campaign = make_campaign(name="Five", variations=[
+        ("email", "A"), ("email", "B"), ("sms", "A"), ("apple_push", "A"), ("webhook", "A")])
+    page = logged_in_page
+    page.goto(f"/messaging/campaigns/{campaign.api_id}/edit/")
+    page.mouse.wheel(0, 3000)
+    page.wait_for_timeout(200)
+    top = "el => el.getBoundingClientRect().top + window.scrollY"
+    aside = page.locator(".editor-aside").evaluate(top)
+    form = page.locator("#campaign-editor").evaluate(top)
+    assert abs(aside - form) < 2, (aside, form)
+    page.screenshot(path="/tmp/h13-editor-1280.png", full_page=True)
