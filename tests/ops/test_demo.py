@@ -126,6 +126,18 @@ def test_a_send_is_accepted_at_once_and_watched_to_the_end(demo, browser):
         expect(status).to_have_text("Done", timeout=20_000)
         expect(page.locator("#stat-delivered")).to_have_text("26")
 
+        # The worker process counted those deliveries; the web process reports them
+        # (prometheus-client's multiprocess mode), with the worker's heartbeat and the
+        # embedded broker's queues.
+        metrics = httpx.get(f"{demo['base']}/metrics").text
+        delivered = re.search(
+            r'herald_deliveries_total\{channel="email",outcome="delivered",provider="smtp"\} (\S+)',
+            metrics,
+        )
+        assert delivered and float(delivered.group(1)) >= 26 + 26, metrics  # seeding's + these
+        assert "herald_workers_alive 1.0" in metrics
+        assert 'herald_queue_depth{queue="transactional"} 0.0' in metrics
+
         # The email is there to read, and its tracking link leads to this very server.
         page.goto("/settings/sent-emails/")
         page.get_by_role("link", name="Hi Zoe").first.click()
