@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.db.models import Min
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
@@ -59,7 +60,7 @@ class Status:
     queues: dict[str, int | None] = field(default_factory=dict)  # None: broker unreachable
     last_sweep: datetime | None = None
     delivered_last_minute: int | None = None
-    rollup_lag_seconds: float = 0.0
+    rollup_lag_seconds: float | None = 0.0  # None: the database is unreachable
     eager: bool = False  # no broker: tasks run in the web process, no worker to show
 
 
@@ -184,13 +185,19 @@ def status() -> Status:
     delivered = _cached(
         "reading the delivery rate", lambda: cache.get(_PER_MINUTE + str(minute), 0)
     )
-    oldest = TrackingHit.objects.aggregate(oldest=Min("occurred_at"))["oldest"]
+    try:
+        oldest = TrackingHit.objects.aggregate(oldest=Min("occurred_at"))["oldest"]
+        lag: float | None = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    except DatabaseError:
+        # /metrics must still answer while the database is down: that is when it matters.
+        log.warning("database unreachable while reading the rollup lag", exc_info=True)
+        lag = None
     return Status(
         workers=workers_alive(),
         queues=queue_depths(),
         last_sweep=datetime.fromtimestamp(last, tz=UTC) if last else None,
         delivered_last_minute=delivered,
-        rollup_lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        rollup_lag_seconds=lag,
         eager=bool(app.conf.task_always_eager),
     )
 

@@ -34,11 +34,12 @@ class _ScrapeTimeFigures:
             if count is not None:
                 depth.add_metric([queue], count)
         yield depth
-        yield GaugeMetricFamily(
-            "herald_rollup_lag_seconds",
-            "Age of the oldest open or click not yet folded into the results (0: none waits).",
-            value=state.rollup_lag_seconds,
-        )
+        if state.rollup_lag_seconds is not None:
+            yield GaugeMetricFamily(
+                "herald_rollup_lag_seconds",
+                "Age of the oldest open or click not yet folded into the results (0: none).",
+                value=state.rollup_lag_seconds,
+            )
         if state.workers is not None:
             yield GaugeMetricFamily(
                 "herald_workers_alive", "Celery workers heard from in the last 35 s.",

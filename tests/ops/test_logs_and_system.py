@@ -106,3 +106,28 @@ def test_system_page_shows_workers_queues_sweep_and_rate(client, admin_user, mar
     # Staff only: a marketer is sent to log in as someone else.
     client.force_login(marketer)
     assert client.get("/settings/system/").status_code == 302
+
+
+def test_log_format_json_is_what_the_console_writes(tmp_path):
+    """LOG_FORMAT=json wired through settings.LOGGING, keys still redacted."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import logging, os, django\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'\n"
+        "django.setup()\n"
+        "from config.logs import log_context\n"
+        "with log_context(dispatch_id='d1', message_id='m1'):\n"
+        "    logging.getLogger('herald.test').warning('key %s', 'hrld_ABCDEFGsecretsecret')\n"
+    )
+    env = {**os.environ, "LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["logger"] == "herald.test" and line["level"] == "WARNING"
+    assert (line["dispatch_id"], line["message_id"]) == ("d1", "m1")
+    assert line["message"] == "key hrld_ABCDEFG…"

@@ -74,3 +74,61 @@ def test_metrics_move_after_a_send(client, api, settings, django_capture_on_comm
     # The route, not the path: IDs in URLs make no new series.
     client.get("/messaging/dispatches/nope/")
     assert 'endpoint="/messaging/dispatches/<str:dispatch_id>/"' in _metrics(client)
+
+
+def test_metrics_add_up_across_gunicorn_workers(tmp_path):
+    """Several gunicorn worker processes answer; /metrics (from any) counts them all."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         # Each worker is replaced after 15 requests: the 40 below are answered by at
+         # least three processes, some of them gone by the time /metrics is read.
+         "--workers", "2", "--max-requests", "15", "--log-level", "warning"],
+        cwd=root, env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                # NOTE: a long timeout: a request that reached the listening socket
+                # before a worker booted is answered (and counted) later, not lost.
+                httpx.get(f"{base}/health/live", timeout=20)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        def scrape() -> tuple[str, float]:
+            text = httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text
+            return text, _value(text, "herald_http_requests_total", endpoint="/health/live",
+                                method="GET", status="200")
+
+        _, before = scrape()
+        # New connections each time, so that both workers answer some of them.
+        for _ in range(40):
+            assert httpx.get(f"{base}/health/live", headers={"Connection": "close"}).is_success
+        counts = []
+        for _ in range(4):
+            text, count = scrape()
+            counts.append(count - before)
+        # Every scrape, whichever worker serves it, sees all 40 answers. (The database
+        # was never migrated: /metrics answers all the same, without the rollup lag.)
+        assert counts == [40.0] * 4, counts
+        assert "herald_rollup_lag_seconds" not in text
+        assert len(list((tmp_path / "metrics").glob("counter_*.db"))) >= 3
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
