@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -152,8 +153,9 @@ class Command(BaseCommand):
             return
         # `kill` or a closed terminal stops the worker too, as Ctrl-C does (runserver
         # turns KeyboardInterrupt into a clean exit, and the `finally` below runs).
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, _interrupt)
+        for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _interrupt)
         try:
             # runserver's own lines ("Performing system checks…", "Starting development
             # server…") would push the banner off screen; its errors still go to stderr.
@@ -208,7 +210,7 @@ class Command(BaseCommand):
         command = [
             sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "-B",
             "--schedule", str(demo_dir / "celerybeat-schedule"), "--concurrency", "2",
-            "--loglevel", "WARNING", "--hostname", f"demo@{os.uname().nodename}",
+            "--loglevel", "WARNING", "--hostname", f"demo@{socket.gethostname()}",
         ]
         return subprocess.Popen(command, cwd=settings.BASE_DIR)
 
