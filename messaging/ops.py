@@ -173,8 +173,8 @@ def queue_depths() -> dict[str, int | None]:
                 # Both the Redis and the filesystem transport count a queue's messages
                 # (all priorities) this way; a queue never declared holds none.
                 depths[name] = int(channel._size(name))
-    except Exception:  # noqa: BLE001 - any broker failure means "unknown", shown as such
-        log.warning("broker unreachable while reading queue depths", exc_info=True)
+    except Exception as error:  # noqa: BLE001 - any broker failure means "unknown", shown as such
+        log.warning("broker unreachable while reading queue depths: %r", error)
     return depths
 
 
@@ -188,9 +188,9 @@ def status() -> Status:
     try:
         oldest = TrackingHit.objects.aggregate(oldest=Min("occurred_at"))["oldest"]
         lag: float | None = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    except DatabaseError:
+    except DatabaseError as error:
         # /metrics must still answer while the database is down: that is when it matters.
-        log.warning("database unreachable while reading the rollup lag", exc_info=True)
+        log.warning("database unreachable while reading the rollup lag: %s", error)
         lag = None
     return Status(
         workers=workers_alive(),
