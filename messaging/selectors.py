@@ -236,20 +236,22 @@ def email_unsubscribe_list(
 
 def app_ids_for_channels(channels: list[str]) -> dict[str, str]:
     """The app a ready-made example request should name per channel (one query): the
-    oldest with that channel's provider configured, else, for email, the oldest email app.
-    Channels without one are left out."""
-    wanted = Q(channel_configs__channel__in=channels) | Q(platform=App.Platform.EMAIL)
+    oldest with that channel's provider configured; else, for email, the oldest email
+    app; else the oldest app (SMS names an app of the workspace, any of them)."""
     rows = (
-        App.objects.filter(wanted)
-        .order_by("created_at", "pk").values_list("api_id", "platform", "channel_configs__channel")
+        App.objects.order_by("created_at", "pk")
+        .values_list("api_id", "platform", "channel_configs__channel")
     )  # fmt: skip
     configured: dict[str, str] = {}
-    email_app = None
+    email_app = oldest = None
     for api_id, platform, channel in rows:
+        oldest = oldest or str(api_id)
         if channel in channels:
             configured.setdefault(channel, str(api_id))
         if platform == App.Platform.EMAIL and email_app is None:
             email_app = str(api_id)
-    if Channel.EMAIL in channels and Channel.EMAIL not in configured and email_app:
-        configured[Channel.EMAIL] = email_app
+    for channel in channels:
+        fallback = email_app if channel == Channel.EMAIL and email_app else oldest
+        if channel not in configured and fallback:
+            configured[channel] = fallback
     return configured

@@ -25,3 +25,12 @@ def test_ready_curl_names_the_email_app_and_the_sms_app_with_a_provider(marketer
     sent = json.loads(shlex.split(curl)[-1])
     assert sent["messages"]["email"]["app_id"] == email.app_id
     assert sent["messages"]["sms"]["app_id"] == android.app_id
+
+
+def test_ready_curl_falls_back_to_the_oldest_app(marketer_client):
+    campaign = make_campaign(variations=[("email", "Variant 1"), ("sms", "Variant 1")])
+    ios = App.objects.create(name="Acme iOS", platform=App.Platform.IOS)
+    body = send_request_body(campaign)
+    # No email app and no SMS provider: any app of the workspace names a valid app_id.
+    assert body["messages"]["sms"]["app_id"] == ios.app_id
+    assert body["messages"]["email"]["app_id"] == ios.app_id
