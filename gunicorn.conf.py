@@ -21,3 +21,26 @@ class KeyRedactingLogger(Logger):
 
 
 logger_class = KeyRedactingLogger
+
+
+# With PROMETHEUS_MULTIPROC_DIR set, each worker counts into files there and /metrics
+# adds them up (config/metrics.py): empty it when the server starts (figures of an
+# earlier run are not this one's), and drop a dead worker's live gauges.
+def on_starting(server):
+    import os
+    import shutil
+    from pathlib import Path
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from .models import Campaign, Channel
@@ -44,6 +45,16 @@ MESSAGE_SKELETONS: dict[str, dict[str, Any]] = {
 }
 
 
+class AppIds:
+    """Which `app_id` the example names per channel; a channel left out keeps the placeholder.
+
+    The apps live in messaging, which campaigns may not import: messaging sets `lookup`
+    when it loads (messaging.apps), and without it every app ID stays a placeholder.
+    """
+
+    lookup: Callable[[list[str]], dict[str, str]] = staticmethod(lambda channels: {})
+
+
 def send_request_body(campaign: Campaign) -> dict[str, Any]:
     """The JSON body: this campaign's ID and one message object per channel it has.
 
@@ -51,13 +62,19 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
     (A/B) uses its first one here; the page lists the others' IDs to swap in.
     """
     messages: dict[str, Any] = {}
-    for variation in campaign.variations.all():
+    variations = list(campaign.variations.all())
+    needing = sorted({v.channel for v in variations if "app_id" in MESSAGE_SKELETONS[v.channel]})
+    app_ids = AppIds.lookup(needing) if needing else {}
+    for variation in variations:
         if variation.channel in messages:
             continue
-        messages[variation.channel] = {
+        message = {
             **MESSAGE_SKELETONS[variation.channel],
             "message_variation_id": variation.message_variation_id,
         }
+        if "app_id" in message:
+            message["app_id"] = app_ids.get(variation.channel, message["app_id"])
+        messages[variation.channel] = message
     return {
         "campaign_id": campaign.campaign_id,
         "external_user_ids": ["user-123"],

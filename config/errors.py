@@ -4,7 +4,9 @@ Braze clients send `Accept: application/json` or `*/*`; browsers ask for text/ht
 """
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 
 
 def _wants_html(request: HttpRequest) -> bool:
@@ -19,10 +21,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_html(request):
-        # No context processors: the failure may be in one of them.
-        return HttpResponse(
-            "<!doctype html><title>Server error · Herald</title>"
-            "<h1>Something went wrong on our side</h1><p>The error has been logged.</p>",
-            status=500,
-        )
+        # No request, so no context processors: the failure may be in one of them.
+        return HttpResponse(render_to_string("500.html"), status=500)
     return JsonResponse({"message": "Internal Server Error"}, status=500)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the icon."""
+    return redirect(static("favicon.svg"), permanent=True)

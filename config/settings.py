@@ -7,6 +7,7 @@ DEBUG=0 and its secrets.
 
 import ipaddress
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -433,3 +434,76 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Herald")
 # Believing X-Forwarded-Proto: https from any client would let it claim HTTPS (and
 # secure cookies and redirects with it): only when a proxy in front is declared.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+
+# --- Demo and operations (manage.py demo; /health, /metrics, JSON logs) ------------------
+
+# `manage.py demo` sets HERALD_DEMO=1 for itself and the Celery worker it starts, with
+# HERALD_DEMO_DIR (a directory beside the database) for the state they share: the
+# embedded broker's messages, the cache, collected emails, metrics. Nothing below changes
+# a server that is not the demo.
+HERALD_DEMO = env_bool("HERALD_DEMO", False)
+HERALD_DEMO_DIR = Path(env("HERALD_DEMO_DIR", "") or BASE_DIR / ".demo")
+# Where the demo's emails are collected (Settings › Sent emails reads them back).
+HERALD_MAILBOX_DIR = Path(env("HERALD_MAILBOX_DIR", "") or HERALD_DEMO_DIR / "mail")
+if HERALD_DEMO:
+    # DEBUG is off (the demo shows the app's own 404 and 500 pages), but it runs on plain
+    # HTTP on the developer's machine: no HTTPS redirect, no secure-only cookies.
+    SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+    SECURE_HSTS_SECONDS = 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    # No collectstatic in a one-command start: whitenoise serves from the finders.
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    WHITENOISE_USE_FINDERS = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # The web server and the worker write the same file: WAL lets readers go on
+        # while one of them writes.
+        DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
+    if not REDIS_URL:
+        # Shared by the web process and the worker (heartbeats, rate limits, key cache).
+        CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(HERALD_DEMO_DIR / "cache"),
+            }
+        }
+    if not env("EMAIL_HOST") and not env("EMAIL_BACKEND"):
+        EMAIL_BACKEND = "messaging.mailbox.MailboxBackend"
+    # The console shows the banner, then what goes wrong, not a line per task.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
+    LOGGING["loggers"]["django.server"] = {"level": "WARNING"}
+    # Expected in a one-command start (no collectstatic; a root shell in a container).
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)
+    warnings.filterwarnings("ignore", "You're running the worker with superuser privileges")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The demo's embedded broker: one directory of message files that the web process
+    # writes and the worker reads (kombu's filesystem transport), polled 5 times a second.
+    _broker_dir = HERALD_DEMO_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "polling_interval": 0.2,
+    }
+
+# GET /metrics (Prometheus): allowed with `Authorization: Bearer METRICS_TOKEN`, or from
+# an address in METRICS_ALLOWED_NETWORKS (CIDRs); with neither set, from loopback only.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+for _cidr in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_cidr!r} is not a CIDR") from None
+# LOG_FORMAT=json: one JSON object per line, with the dispatch and message IDs of the
+# delivery being worked on (config/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOGGING["filters"]["log_context"] = {"()": "config.logs.AddContext"}
+LOGGING["handlers"]["console"]["filters"].append("log_context")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "config.logs.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+# First, so that it counts every answer, those of other middleware included.
+MIDDLEWARE.insert(0, "config.middleware.request_metrics")

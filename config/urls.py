@@ -15,11 +15,14 @@ from django.urls import include, path
 import analytics.api  # noqa: F401  (registers endpoints)
 import campaigns.api  # noqa: F401
 import messaging.api  # noqa: F401
+from config import health
 from config.api import REGISTRY
 from config.api.domain_errors import answer_domain_errors
 from config.api.openapi import openapi_view
 from config.braze_errors import BRAZE_ERRORS
+from config.errors import favicon
 from messaging.access.guard import guard
+from messaging.views import ops as messaging_ops
 
 answer_domain_errors(BRAZE_ERRORS)
 
@@ -40,6 +43,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/openapi.json", openapi_view, name="openapi"),
+    # Operations: load balancers and Prometheus (messaging.views.ops serves /metrics).
+    path("favicon.ico", favicon),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", messaging_ops.metrics, name="metrics"),
     # Dashboard
     path("messaging/campaigns/", include("campaigns.urls")),
     path("", include("analytics.urls")),

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from analytics.models import CustomEvent, Purchase
 from analytics.selectors import campaigns_received_many
+from campaigns.models import Channel
 
 from .models import (
     App,
@@ -231,3 +232,26 @@ def email_unsubscribe_list(
         states = states.filter(updated_at__gte=start, updated_at__lt=end)
     order = ("-updated_at", "-id") if descending else ("updated_at", "id")
     return list(states.order_by(*order)[offset:offset + limit])
+
+
+def app_ids_for_channels(channels: list[str]) -> dict[str, str]:
+    """The app a ready-made example request should name per channel (one query): the
+    oldest with that channel's provider configured; else, for email, the oldest email
+    app; else the oldest app (SMS names an app of the workspace, any of them)."""
+    rows = (
+        App.objects.order_by("created_at", "pk")
+        .values_list("api_id", "platform", "channel_configs__channel")
+    )  # fmt: skip
+    configured: dict[str, str] = {}
+    email_app = oldest = None
+    for api_id, platform, channel in rows:
+        oldest = oldest or str(api_id)
+        if channel in channels:
+            configured.setdefault(channel, str(api_id))
+        if platform == App.Platform.EMAIL and email_app is None:
+            email_app = str(api_id)
+    for channel in channels:
+        fallback = email_app if channel == Channel.EMAIL and email_app else oldest
+        if channel not in configured and fallback:
+            configured[channel] = fallback
+    return configured

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError
 
+from . import ops
 from .delivery.shards import dispatch_plan, shard_run, shards_by_queue, shards_enqueued
 from .delivery.sweeper import (
     deliveries_stale_release,
@@ -164,6 +165,7 @@ def dispatch_sweep_task(self) -> int:
 
     Also forgets idempotency answers past their 24 hours.
     """
+    ops.sweep_mark()
     idempotency_records_purge()
     stale = timedelta(seconds=settings.DELIVERY_STALE_SECONDS)
     broker_lost = _broker_lost(self.app)

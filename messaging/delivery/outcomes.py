@@ -18,6 +18,7 @@ as sandboxed, never as delivered: nothing reached a phone.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,12 +29,15 @@ from django.utils import timezone
 from analytics.models import EngagementEvent
 from analytics.services import engagement_record_many
 from campaigns.models import Channel
+from config.metrics import DELIVERIES
 
+from .. import ops
 from ..channels.base import Outcome, Result
 from ..models import Delivery, Dispatch
 from ..services.delivery_events import delivery_event
 from ..services.providers import push_token_invalidate
 
+log = logging.getLogger(__name__)
 Kind = EngagementEvent.Kind
 SANDBOX = "sandbox"
 RETRY_LATER = "temporary failure; will retry"
@@ -231,6 +235,14 @@ def outcomes_record(
                 )
         if events:
             engagement_record_many(events=events)
+        ops.deliveries_count(result.written)
+        for f in finals:
+            if f.row.pk in written:
+                outcome = "sandboxed" if Kind.SANDBOXED in f.kinds else f.status
+                DELIVERIES.labels(f.row.channel, outcome, provider[:32]).inc()
+                if f.error:
+                    log.info("%s %s: %s", f.row.channel, f.status, f.error,
+                             extra={"message_id": f.row.message_id})  # fmt: skip
         if result.written:
             Dispatch.objects.filter(pk=dispatch_pk).update(
                 delivered_count=F("delivered_count") + counts["delivered"],

@@ -17,6 +17,7 @@ from functools import partial
 from django.conf import settings
 
 from campaigns.models import Channel
+from config.metrics import PROVIDER_LATENCY
 
 from ..channels.base import ChannelAdapter, Outcome, Outgoing, Result
 from ..models import Delivery, Dispatch, Profile
@@ -130,7 +131,8 @@ class InFlight:
             every=settings.DELIVERY_HEARTBEAT_SECONDS,
         )
         self.heartbeat.__enter__()
-        deadline = time.monotonic() + settings.DELIVERY_CHUNK_SECONDS
+        self.submitted = time.monotonic()
+        deadline = self.submitted + settings.DELIVERY_CHUNK_SECONDS
         call = partial(prepared.adapter.send_batch, prepared.items, deadline=deadline)
         self.future: Future[list[Outcome]]
         if type(prepared.adapter).__module__.startswith(_PURE_ADAPTERS):
@@ -158,6 +160,9 @@ class InFlight:
         try:
             outcomes = self.future.result()
             failpoints.attempts_sent(len(prepared.items))
+            PROVIDER_LATENCY.labels(getattr(prepared.adapter, "name", prepared.channel)).observe(
+                time.monotonic() - self.submitted
+            )
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not strand the rows
             log.exception("adapter %s failed on a batch", getattr(prepared.adapter, "name", ""))
             outcomes = [Outcome(Result.RETRY, f"adapter error: {exc}")] * len(prepared.rows)

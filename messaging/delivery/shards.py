@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.services import variations_sent
+from config.logs import log_context
 
 from .. import liquid
 from ..models import Delivery, Dispatch, DispatchShard
@@ -199,6 +200,17 @@ def shard_run(
         return ShardResult()
     started = time.monotonic()
     shard = DispatchShard.objects.select_related("dispatch__campaign").get(pk=shard_pk)
+    # Every log line of the run, from any module, names the dispatch (config.logs).
+    with log_context(dispatch_id=shard.dispatch.dispatch_id):
+        return _shard_deliver(
+            shard, started=started, give_up=give_up, after=after, slice_seconds=slice_seconds
+        )
+
+
+def _shard_deliver(
+    shard: DispatchShard, *, started: float, give_up: bool, after: int,
+    slice_seconds: float | None,
+) -> ShardResult:  # fmt: skip
     dispatch = shard.dispatch
     in_range = {"profile_id__gt": shard.pk_from, "profile_id__lte": shard.pk_to}
     if dispatch.is_finished:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import permission_required
 from config.api.reference import api_reference as reference_sections
 
+from ..mailbox import mailbox_enabled
 from ..models import ApiKey, Permission
 from ..services.api_keys import api_key_create, api_key_revoke, normalize_networks
 
@@ -54,7 +55,8 @@ def _get_api_key(prefix: str) -> ApiKey:
 
 @permission_required(None)
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "messaging/settings_index.html", {"nav": "settings"})
+    context = {"nav": "settings", "mailbox": mailbox_enabled()}
+    return render(request, "messaging/settings_index.html", context)
 
 
 @permission_required("messaging.view_apikey", write="messaging.add_apikey")

@@ -156,6 +156,7 @@ def test_edit_renames_removes_and_keeps_ids(logged_in_page, marketer):
     assert email.name == "Control"
     assert not campaign.variations.filter(api_id=sms.api_id).exists()
 
+    page.once("dialog", lambda dialog: dialog.accept())  # "Archive this campaign?"
     page.get_by_role("button", name="Archive").click()
     expect(page.get_by_role("note")).to_contain_text("Archived by marketer")
     assert Campaign.objects.get(pk=campaign.pk).status == "archived"

@@ -5,20 +5,39 @@ campaign services, profiles and sends through the REST API (`/users/track`,
 `/messages/send`), opens and clicks through the tracking links of the delivered emails, and
 conversions through `/users/track` events and purchases. So every page has something to
 show, and the numbers on it were produced by the real code paths.
+
+Then it runs as production does, with nothing to install: the web server, and a real
+Celery worker process (with the beat schedule) beside it on an embedded broker, kombu's
+filesystem transport in a directory beside the database, unless a broker is configured
+(CELERY_BROKER_URL or REDIS_URL). Sends are accepted at once and delivered by the worker.
+With no SMTP server configured, emails are collected for Settings › Sent emails. DEBUG is
+off, so 404 and 500 are Herald's own pages, and SITE_URL (the address in tracking links)
+is the server's own unless set.
+
+The command sets this up by running itself again with that environment (HERALD_DEMO=1,
+config/settings.py), which its worker inherits.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -28,42 +47,196 @@ from django.utils import timezone
 from accounts.roles import ADMIN
 from campaigns.models import Campaign, Channel, ConversionEvent
 from campaigns.services import ConversionSpec, MessageSpec, campaign_create
+from config.celery import app as celery_app
+from messaging.mailbox import mailbox_dir, mailbox_enabled, mailbox_get
 from messaging.models import ApiKey, App, Delivery, Permission
+from messaging.services.api_keys import api_key_create
 
 DEMO_USERNAME = "demo"
+DEMO_KEY_NAME = "Demo key"
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Gus", "Hana", "Ivo", "Jade",
                "Kofi", "Lena", "Malo", "Nina", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess",
                "Ugo", "Vera", "Wen", "Xavi", "Yara", "Zoe"]
 CITIES = ["Paris", "Lyon", "Berlin", "Lisbon", "Montréal", "Austin"]
+MAILBOX = "messaging.mailbox.MailboxBackend"
+
+
+def _host_port(addrport: str) -> tuple[str, str]:
+    """runserver's `addrport` ("8101", "0.0.0.0:8101", "[::1]:8101") as (host, port)."""
+    host, _, port = addrport.rpartition(":")
+    return (host or "127.0.0.1"), port
+
+
+def _public_base(addrport: str) -> str:
+    host, port = _host_port(addrport)
+    # A server bound to every interface is still reached here as 127.0.0.1.
+    if host in {"0.0.0.0", "[::]", "::"}:
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def demo_environment(addrport: str, environ: dict[str, str], demo_dir: Path) -> dict[str, str]:
+    """The environment the demo and its worker run with (what the user set is kept)."""
+    env = dict(environ)
+    env["HERALD_DEMO"] = "1"
+    env["HERALD_DEMO_DIR"] = str(demo_dir)
+    env.setdefault("DEBUG", "0")
+    if not env.get("SECRET_KEY") and not env.get("SECRET_KEY_FILE"):
+        # One key kept beside the database: logins survive a restart of the demo.
+        key_file = demo_dir / "secret-key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        env["SECRET_KEY_FILE"] = str(key_file)
+    # Tracking links in the demo's emails must reach this server, wherever it runs.
+    env.setdefault("SITE_URL", _public_base(addrport))
+    host, _ = _host_port(addrport)
+    if not env.get("ALLOWED_HOSTS"):
+        env["ALLOWED_HOSTS"] = "*" if host in {"0.0.0.0", "[::]", "::"} else ",".join(
+            dict.fromkeys(["localhost", "127.0.0.1", "[::1]", host.strip("[]")])
+        )
+    if not env.get("CELERY_BROKER_URL") and not env.get("REDIS_URL"):
+        env["CELERY_BROKER_URL"] = "filesystem://localhost/"
+    # The web server and the worker count metrics in one directory (config/metrics.py).
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(demo_dir / "metrics"))
+    return env
+
+
+def _interrupt(signum, frame):  # type: ignore[no-untyped-def]
+    raise KeyboardInterrupt
+
+
+def _fresh_dirs(demo_dir: Path, env: dict[str, str]) -> None:
+    metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+    # Counters from processes of an earlier run are not this run's.
+    shutil.rmtree(metrics, ignore_errors=True)
+    for folder in (metrics, demo_dir / "broker" / "queue", demo_dir / "broker" / "processed",
+                   demo_dir / "broker" / "control",
+                   demo_dir / "mail", demo_dir / "cache"):  # fmt: skip
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 class Command(BaseCommand):
-    help = "Migrate, load demo data into an empty database, print a login, and run the server."
+    help = "Migrate, load demo data into an empty database, print a login, and run Herald."
 
     def add_arguments(self, parser):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--no-server", action="store_true", help="Prepare data and exit.")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="Do not start a Celery worker (one is running already).")
 
-    def handle(self, *args, addrport: str, no_server: bool, **options):
+    def handle(self, *args, addrport: str, no_server: bool, no_worker: bool, **options):
+        if not settings.HERALD_DEMO and sys.argv[1:2] == ["demo"]:
+            demo_dir = Path(settings.HERALD_DEMO_DIR)
+            demo_dir.mkdir(parents=True, exist_ok=True)
+            env = demo_environment(addrport, dict(os.environ), demo_dir)
+            _fresh_dirs(demo_dir, env)
+            sys.stdout.flush()
+            os.execve(sys.executable, [sys.executable, *sys.argv], env)
         call_command("migrate", interactive=False, verbosity=0)
         password = secrets.token_urlsafe(9)
         user = self._demo_user(password)
         if Campaign.objects.exists():
-            self.stdout.write("Demo data: the database already has campaigns; left as it is.")
+            note = "the database already had campaigns; left as they are"
             api_key = None
         else:
             self.stdout.write("Loading demo data (campaigns, profiles, sends, results)…")
+            started = time.monotonic()
             api_key = self._seed(user)
+            note = f"demo data loaded in {time.monotonic() - started:.0f} s"
+        api_key, key_note = self._api_key(user, api_key)
+        worker = None
+        if not no_server and not no_worker and not celery_app.conf.task_always_eager:
+            worker = self._start_worker()
+        base = settings.SITE_URL if settings.HERALD_DEMO else f"http://{addrport}"
+        self._banner(base=base, password=password, api_key=api_key, key_note=key_note,
+                     note=note, worker=worker, serving=not no_server)  # fmt: skip
+        if no_server:
+            return
+        # `kill` or a closed terminal stops the worker too, as Ctrl-C does (runserver
+        # turns KeyboardInterrupt into a clean exit, and the `finally` below runs).
+        for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _interrupt)
+        try:
+            # runserver's own lines ("Performing system checks…", "Starting development
+            # server…") would push the banner off screen; its errors still go to stderr.
+            with open(os.devnull, "w") as quiet:
+                call_command("runserver", addrport, use_reloader=False, stdout=quiet)
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
 
-        self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Herald is starting at http://{addrport}/"))
-        self.stdout.write(f"  Dashboard login:  {DEMO_USERNAME} / {password}   (role: Admin)")
-        self.stdout.write("  Add a marketer:   python manage.py add_account NAME --role Marketer")
-        if api_key:
-            self.stdout.write(f"  REST API key:     {api_key}   (all permissions)")
-        self.stdout.write("")
-        if not no_server:
-            call_command("runserver", addrport, use_reloader=False)
+    def _banner(self, *, base: str, password: str, api_key: str, key_note: str, note: str,
+                worker: subprocess.Popen | None, serving: bool) -> None:  # fmt: skip
+        if mailbox_enabled():
+            emails = f"collected at {base}/settings/sent-emails/ (no SMTP server is set)"
+        elif settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+            emails = f"sent to the SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+        else:
+            emails = f"handed to {settings.EMAIL_BACKEND}"
+        if worker is not None:
+            broker = urlsplit(settings.CELERY_BROKER_URL).scheme
+            tasks = f"a Celery worker (pid {worker.pid}) on the {broker} broker"
+        elif celery_app.conf.task_always_eager:
+            tasks = "in the web process"
+        elif not serving:
+            broker = urlsplit(settings.CELERY_BROKER_URL).scheme
+            tasks = f"a Celery worker on the {broker} broker, started with the server"
+        else:
+            tasks = "by the Celery workers already running (--no-worker)"
+        lines = [
+            "",
+            f"Herald {'is running at' if serving else 'is ready; start it at'} {base}/"
+            f"   ({note})",
+            f"  Log in:        {DEMO_USERNAME} / {password}   (role: Admin; a new password"
+            " at every start)",
+            "  Add a marketer: python manage.py add_account NAME --role Marketer",
+            f"  REST API key:  {api_key}   ({key_note})",
+            f"  Emails:        {emails}",
+            f"  Delivery:      {tasks}",
+            f"  Health:        {base}/health/ready    Metrics: {base}/metrics",
+        ]
+        if serving:
+            lines.append("  Stop with Ctrl-C.")
+        self.stdout.write("\n".join(lines) + "\n")
+        self.stdout.flush()
+
+    def _start_worker(self) -> subprocess.Popen:
+        """A real `celery -A config worker` process beside the web server, with the beat
+        schedule embedded (-B: the sweeper and the tracking fold), inheriting the demo's
+        environment. Two processes: sends never wait behind a fold or a sweep."""
+        demo_dir = Path(settings.HERALD_DEMO_DIR)
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "-B",
+            "--schedule", str(demo_dir / "celerybeat-schedule"), "--concurrency", "2",
+            "--loglevel", "WARNING", "--hostname", f"demo@{socket.gethostname()}",
+        ]
+        return subprocess.Popen(command, cwd=settings.BASE_DIR)
+
+    def _api_key(self, user, seeded: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        """The demo's key: the one kept beside the database while it is not revoked, else
+        a new one (the database stores only its digest, so it is kept in a file)."""
+        key_file = Path(settings.HERALD_DEMO_DIR) / "api-key"
+        if seeded is None and key_file.exists():
+            key = key_file.read_text().strip()
+            stored = ApiKey.objects.filter(prefix=ApiKey.prefix_of(key), revoked_at=None).first()
+            if stored is not None and stored.matches(key):
+                return key, f"all permissions; kept in {key_file}"
+        if seeded is None:
+            _, seeded = api_key_create(name=DEMO_KEY_NAME, permissions=Permission.values,
+                                       created_by=user)  # fmt: skip
+            note = "new: the last one was revoked or lost; all permissions"
+        else:
+            note = "all permissions"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(seeded + "\n")
+        key_file.chmod(0o600)
+        return seeded, f"{note}; kept in {key_file}"
 
     def _demo_user(self, password: str):
         User = get_user_model()
@@ -77,8 +250,20 @@ class Command(BaseCommand):
         user.groups.add(Group.objects.get(name=ADMIN))
         return user
 
-    @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     def _seed(self, user) -> str:
+        """Demo data, delivered in this process (tasks run eagerly), so that its emails
+        are there to be opened and clicked before the server starts. Its emails go to
+        the mailbox whatever the SMTP settings: their addresses are made up."""
+        eager = celery_app.conf.task_always_eager
+        celery_app.conf.task_always_eager = True
+        try:
+            with override_settings(EMAIL_BACKEND=MAILBOX):
+                return self._seed_eagerly(user)
+        finally:
+            celery_app.conf.task_always_eager = eager
+
+    def _seed_eagerly(self, user) -> str:  # type: ignore[no-untyped-def]
+        before = set(mailbox_dir().glob("*.eml"))
         rng = random.Random(7)
         key, prefix, digest = ApiKey.generate()
         ApiKey.objects.create(name="Demo key", prefix=prefix, digest=digest,
@@ -180,10 +365,9 @@ class Command(BaseCommand):
         # the demo's sends are dated an hour back, as if people read them later.
         Delivery.objects.update(sent_at=timezone.now() - timedelta(hours=1))
         browser = Client(HTTP_HOST="127.0.0.1", HTTP_USER_AGENT="Mozilla/5.0 (demo)")
-        for message in mail.outbox:
-            alternatives = getattr(message, "alternatives", [])
-            html = next((body for body, kind in alternatives if kind == "text/html"), "")
-            links = _links(html)
+        for path in sorted(set(mailbox_dir().glob("*.eml")) - before):
+            mail = mailbox_get(path.stem)
+            links = _links(mail.html if mail else "")
             if rng.random() < 0.6:
                 for link in links:
                     if "/t/o/" in link:

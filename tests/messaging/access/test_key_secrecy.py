@@ -140,8 +140,9 @@ def test_gunicorns_access_and_error_logs_hold_no_key(tmp_path, keys):
 
 
 def test_the_console_handler_redacts_what_any_logger_writes():
-    # settings.LOGGING puts RedactKeys on the one handler (the dev server logs URLs there).
-    assert settings.LOGGING["handlers"]["console"]["filters"] == ["redact_keys"]
+    # settings.LOGGING puts RedactKeys on the one handler (the dev server logs URLs there),
+    # first, so that what any later filter or the JSON format sees is already redacted.
+    assert settings.LOGGING["handlers"]["console"]["filters"][0] == "redact_keys"
     handler = logging.StreamHandler(io.StringIO())
     handler.addFilter(RedactKeys())
     key = KEY_PREFIX + "A" * 43
