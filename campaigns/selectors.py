@@ -59,18 +59,20 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.filter(campaigns__isnull=False).distinct().order_by("name")
 
 
-def campaign_by_public_id(value: str | uuid.UUID | None) -> Campaign | None:
-    """The campaign a `campaign_id` names, or None: the one lookup by public ID.
-
-    Anything that is not a UUID (a typo, another system's ID) names no campaign.
-    """
+def _public_id(value: str | uuid.UUID | None) -> uuid.UUID | None:
+    """The UUID a public ID names; anything else (a typo, another system's ID) names none."""
     if not value:
         return None
     try:
-        api_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
         return None
-    return Campaign.objects.filter(api_id=api_id).first()
+
+
+def campaign_by_public_id(value: str | uuid.UUID | None) -> Campaign | None:
+    """The campaign a `campaign_id` names, or None: the one lookup by public ID."""
+    api_id = _public_id(value)
+    return None if api_id is None else Campaign.objects.filter(api_id=api_id).first()
 
 
 # What a send reads of a campaign and its messages; anything else loads if touched.
@@ -101,11 +103,8 @@ def campaign_with_variations(value: str | uuid.UUID | None) -> Campaign | None:
     ORM's select_related() compiled for longer than PostgreSQL ran it. Only the fields a
     send reads are loaded; `campaign.variations.all()` then reads what was loaded.
     """
-    if not value:
-        return None
-    try:
-        api_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
+    api_id = _public_id(value)
+    if api_id is None:
         return None
     param = Campaign._meta.get_field("api_id").get_db_prep_value(api_id, connection)
     with connection.cursor() as cursor:
