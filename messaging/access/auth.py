@@ -13,6 +13,7 @@ public prefix only (`public_prefix`), as the dashboard's key list does.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from datetime import timedelta
@@ -157,6 +158,19 @@ def _screen(presented: str | None) -> str:
     return presented
 
 
+# What the public prefix of a key Herald made can hold (ApiKey.generate: "hrld_" and
+# URL-safe base64). A prefix of any other shape names no key: it is refused unlooked-up,
+# and never becomes part of a cache key (which must stay portable: no spaces).
+_PREFIX_SHAPE = re.compile(r"[A-Za-z0-9_-]{12}")
+
+
+def _prefix(presented: str) -> str:
+    prefix = ApiKey.prefix_of(presented)
+    if not _PREFIX_SHAPE.fullmatch(prefix):
+        raise _refused(presented)
+    return prefix
+
+
 def _refused(presented: str) -> ApiError:
     shown = public_prefix(presented)
     message = f"Invalid API key: {shown}" if shown else "Invalid API key"
@@ -166,7 +180,7 @@ def _refused(presented: str) -> ApiError:
 def authenticate(presented: str | None) -> ApiKey:
     """The active key matching `presented`, or a 401."""
     presented = _screen(presented)
-    api_key = _lookup(ApiKey.prefix_of(presented))
+    api_key = _lookup(_prefix(presented))
     if api_key is None or not api_key.matches(presented):
         raise _refused(presented)
     return api_key
@@ -183,7 +197,7 @@ def authenticate_counted(presented: str | None, *, scope: str
     public prefix cannot spend its allowance.
     """
     presented = _screen(presented)
-    prefix = ApiKey.prefix_of(presented)
+    prefix = _prefix(presented)
     current = ratelimit.window(key=prefix, scope=scope)
     try:
         cached, used = cache_call(

@@ -63,6 +63,7 @@ def _archive(page, campaign) -> None:
     page.goto(campaign.get_absolute_url())
     button = page.get_by_role("button", name="Archive", exact=True)
     if button.count():
+        page.once("dialog", lambda dialog: dialog.accept())  # "Archive this campaign?"
         button.click()
         page.get_by_text("Campaign archived").wait_for()
 

@@ -245,3 +245,12 @@ def test_new_key_works_even_after_a_cached_miss(client, monkeypatch):
     response = call(client, endpoint, bearer(fixed),
                     body={"attributes": [{"external_id": "late"}]})
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("presented", ["body: not valid", "hrld_a b c d e f g", "short", "hrld_é" * 3])
+def test_a_key_of_another_shape_is_refused_without_a_lookup(client, presented, recwarn):
+    # Its prefix could name no key Herald made; nor may it become part of a cache key.
+    response = client.get("/campaigns/list", headers={"Authorization": f"Bearer {presented}"})
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("Invalid API key")
+    assert not [w for w in recwarn if "Cache key" in str(w.message)]
