@@ -247,7 +247,9 @@ def test_new_key_works_even_after_a_cached_miss(client, monkeypatch):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("presented", ["body: not valid", "hrld_a b c d e f g", "short", "hrld_é" * 3])
+@pytest.mark.parametrize(
+    "presented", ["body: not valid", "hrld_a b c d e f g", "short", "hrld_é" * 3]
+)
 def test_a_key_of_another_shape_is_refused_without_a_lookup(client, presented, recwarn):
     # Its prefix could name no key Herald made; nor may it become part of a cache key.
     response = client.get("/campaigns/list", headers={"Authorization": f"Bearer {presented}"})
