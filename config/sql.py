@@ -5,6 +5,10 @@ lookups of a send request).
 - `insert_new`: INSERT … ON CONFLICT DO NOTHING RETURNING, which tells which rows were
   really inserted (bulk_create(ignore_conflicts=True) does not). Counting only those is
   what makes recording idempotent.
+- `copy_insert`: new rows by COPY on PostgreSQL, their primary keys drawn from the
+  table's sequence first: several times cheaper than any INSERT, for the delivery rows
+  of a broadcast. COPY cannot skip a conflict, so a conflict raises `Conflict` and the
+  caller, its transaction rolled back, writes the rows again with `insert_new`.
 - `rollup_add`: INSERT … ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n, an atomic
   increment per row on both databases: concurrent workers never lose an update, and
   keys are written in sorted order so two batches cannot deadlock each other.
@@ -25,11 +29,14 @@ instead of one per value is about ten times faster than a multi-row VALUES list
 from __future__ import annotations
 
 import functools
+import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from django.db import connection, models
 
 # SQLite allows 32,766 bound variables per statement.
@@ -80,6 +87,30 @@ def _cursor() -> Iterator[Any]:
         yield cursor
 
 
+def fetch(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of one statement that a hot path runs again and again (a send's lookups).
+
+    On PostgreSQL it is bound on the server and prepared on its connection at the first
+    run: Django's cursors bind on the client, so PostgreSQL would parse and plan the same
+    text on every request, for about as long as it takes to run it. Only for a fixed set
+    of statements (psycopg keeps the last 100 prepared per connection).
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+    connection.ensure_connection()
+    started = time.monotonic()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        rows = cursor.fetchall() if cursor.description else []
+    if connection.queries_logged:  # seen by DEBUG's log and the tests' query counts
+        connection.queries_log.append(
+            {"sql": statement, "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return rows
+
+
 def _source(fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]
             ) -> tuple[str, list[Any]]:
     """The rows of an INSERT: unnest(arrays) on PostgreSQL, VALUES elsewhere."""
@@ -127,6 +158,66 @@ def insert_new(
             )
             inserted.extend(tuple(row) for row in cursor.fetchall())
     return inserted
+
+
+class Conflict(Exception):
+    """A row of a COPY broke a unique constraint; the transaction must be rolled back."""
+
+
+@functools.cache
+def _copy_plan(model: type[models.Model]) -> tuple[str, str, list[tuple[str, Any]]]:
+    opts = model._meta
+    q = connection.ops.quote_name
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    plan = []
+    for field in fields:
+        convert = None
+        if field.get_internal_type() == "JSONField":
+            # COPY's text format takes JSON as its text; the field's encoder, as save() does.
+            encoder = field.encoder
+            convert = functools.partial(json.dumps, cls=encoder) if encoder else json.dumps
+        plan.append((field.attname, convert))
+    columns = ", ".join([q(opts.pk.column), *(q(f.column) for f in fields)])
+    statement = f"COPY {q(opts.db_table)} ({columns}) FROM STDIN"
+    return statement, opts.db_table, plan
+
+
+_sequences: dict[str, int] = {}  # table → oid of its primary key's sequence
+
+
+def copy_insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """PostgreSQL only: insert unsaved `objects` (every field set as it will be stored)
+    with one COPY, inside the caller's transaction, and set their primary keys.
+
+    Raises `Conflict` if a row breaks a unique constraint (nothing is inserted then, and
+    the transaction can only be rolled back). No signals, no defaults filled in.
+    """
+    if not objects:
+        return
+    statement, table, plan = _copy_plan(model)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        sequence = _sequences.get(table)
+        if sequence is None:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)::regclass::oid",
+                           [table, model._meta.pk.column])
+            sequence = _sequences[table] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s::oid) FROM generate_series(1, %s)",
+                       [sequence, len(objects)])
+        pks = [pk for (pk,) in cursor.fetchall()]
+        try:
+            with cursor.copy(statement) as copy:
+                write = copy.write_row
+                for pk, instance in zip(pks, objects, strict=True):
+                    values = instance.__dict__
+                    write([pk, *(values[name] if convert is None else convert(values[name])
+                                 for name, convert in plan)])
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
+    for pk, instance in zip(pks, objects, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
 
 
 def rollup_add(
@@ -219,9 +310,11 @@ def insert_one(instance: models.Model) -> None:
     """
     statement, plan = _insert_one_plan(type(instance), connection.vendor)
     params = [convert(field.pre_save(instance, add=True)) for field, convert in plan]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        instance.pk = (cursor.fetchone()[0] if connection.vendor == "postgresql"
-                       else cursor.lastrowid)
+    if connection.vendor == "postgresql":
+        ((instance.pk,),) = fetch(statement, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            instance.pk = cursor.lastrowid
     instance._state.adding = False
     instance._state.db = connection.alias

@@ -1,12 +1,14 @@
 """Delivery rows for a chunk of profiles on one channel: rendered, addressed, created once.
 
-Rows are unique per (dispatch, profile, channel) in the database and inserted in one
-statement (`config.sql.insert_new`: `INSERT … SELECT * FROM unnest(…) ON CONFLICT DO
-NOTHING RETURNING` on PostgreSQL, a multi-row VALUES on SQLite). So a second run
-(concurrent, or after a crash) finds them instead of adding more, and only the rows
-really inserted are counted and get events. The payload is rendered once per profile,
-when the row is created, and stored on it: a retry sends exactly what the first attempt
-would have.
+Rows are unique per (dispatch, profile, channel) in the database. On PostgreSQL a
+chunk's rows go in by one COPY (`config.sql.copy_insert`, several times cheaper than an
+INSERT); a row that exists already (a concurrent run of the same shard made it) makes
+the COPY fail, and the chunk is written again, in a new transaction, by `INSERT … ON
+CONFLICT DO NOTHING RETURNING` (`config.sql.insert_new`; on SQLite always), which keeps
+the existing rows. So a second run (concurrent, or after a crash) finds them instead of
+adding more, and only the rows really inserted are counted and get events. The payload
+is rendered once per profile, when the row is created, and stored on it: a retry sends
+exactly what the first attempt would have.
 
 A row is created just before its chunk goes to the adapter, and born either:
 - `sending` with its attempt started (the claim and the mark of claims, in the same
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from liquid.exceptions import LiquidError
@@ -30,7 +32,7 @@ from analytics.models import EngagementEvent
 from analytics.services import engagement_record_many
 from campaigns.models import PUSH_CHANNELS
 from campaigns.services import variations_sent
-from config.sql import insert_new
+from config import sql
 
 from .. import liquid
 from ..models import Delivery, Dispatch, Profile
@@ -110,14 +112,20 @@ def rows_existing(*, dispatch: Dispatch, profiles: list[Profile]) -> set[tuple[i
     }
 
 
-def rows_insert(rows: list[Delivery]) -> list[Delivery]:
+def rows_insert(rows: list[Delivery], *, copy: bool = False) -> list[Delivery]:
     """Insert `rows`, skipping those whose (dispatch, profile, channel) exists; returns the
-    rows really inserted, with their pk set. Must run inside a transaction."""
+    rows really inserted, with their pk set. Must run inside a transaction.
+
+    `copy=True` (PostgreSQL): all of them by COPY, or `sql.Conflict` if one exists (the
+    transaction must then be rolled back)."""
     if not rows:
         return []
+    if copy:
+        sql.copy_insert(Delivery, rows)
+        return rows
     by_key = {(row.profile_id, row.channel): row for row in rows}
     inserted = []
-    for pk, profile_id, channel in insert_new(
+    for pk, profile_id, channel in sql.insert_new(
         Delivery,
         [{f.attname: getattr(row, f.attname) for f in _FIELDS} for row in rows],
         conflict_fields=["dispatch", "profile", "channel"],
@@ -168,39 +176,56 @@ def rows_create(
         row.created_at = row.updated_at = now
         if row.status == Delivery.Status.PENDING:
             row.status, row.attempts, row.attempt_started_at = Delivery.Status.SENDING, 1, now
+    try:
+        with transaction.atomic():
+            return _rows_write(dispatch=dispatch, plan=plan, rows=rows, resolved=resolved,
+                               copy=connection.vendor == "postgresql")
+    except sql.Conflict:
+        # A concurrent run created some of these rows meanwhile: keep theirs.
+        for row in rows:
+            row.pk = None
+            row._state.adding = True
+        with transaction.atomic():
+            return _rows_write(dispatch=dispatch, plan=plan, rows=rows, resolved=resolved,
+                               copy=False)
+
+
+def _rows_write(*, dispatch: Dispatch, plan: ChannelPlan, rows: list[Delivery],
+                resolved: set[int], copy: bool) -> Created:
+    created = Created()
     events = []
-    with transaction.atomic():
-        _variation_sent(plan)
-        # A concurrent run may have created some of these rows meanwhile: keep theirs.
-        inserted = rows_insert(rows)
-        for row in inserted:
-            if row.status == Delivery.Status.SKIPPED:
-                created.skipped += 1
-                kind = EngagementEvent.Kind.SKIPPED
-            elif row.status == Delivery.Status.FAILED:
-                created.failed += 1
-                kind = EngagementEvent.Kind.FAILED
-            else:
-                created.fresh.append(row)
-                continue
-            events.append(
-                delivery_event(
-                    row,
-                    kind=kind,
-                    dedupe_key=f"{row.message_id}:{kind}",
-                    properties={"reason": row.error},
-                )
+    inserted = rows_insert(rows, copy=copy)
+    # After the insert, which may be rolled back for a retry without COPY: the variation
+    # remembers in memory that it was marked.
+    _variation_sent(plan)
+    for row in inserted:
+        if row.status == Delivery.Status.SKIPPED:
+            created.skipped += 1
+            kind = EngagementEvent.Kind.SKIPPED
+        elif row.status == Delivery.Status.FAILED:
+            created.failed += 1
+            kind = EngagementEvent.Kind.FAILED
+        else:
+            created.fresh.append(row)
+            continue
+        events.append(
+            delivery_event(
+                row,
+                kind=kind,
+                dedupe_key=f"{row.message_id}:{kind}",
+                properties={"reason": row.error},
             )
-        created.rows = len(inserted)
-        first = {row.profile_id for row in inserted} - resolved
-        created.profiles = len(first)
-        resolved |= first
-        if events:
-            engagement_record_many(events=events)
-        if created.profiles or created.skipped or created.failed:
-            Dispatch.objects.filter(pk=dispatch.pk).update(
-                recipients_resolved=F("recipients_resolved") + created.profiles,
-                skipped_count=F("skipped_count") + created.skipped,
-                failed_count=F("failed_count") + created.failed,
-            )
+        )
+    created.rows = len(inserted)
+    first = {row.profile_id for row in inserted} - resolved
+    created.profiles = len(first)
+    resolved |= first
+    if events:
+        engagement_record_many(events=events)
+    if created.profiles or created.skipped or created.failed:
+        Dispatch.objects.filter(pk=dispatch.pk).update(
+            recipients_resolved=F("recipients_resolved") + created.profiles,
+            skipped_count=F("skipped_count") + created.skipped,
+            failed_count=F("failed_count") + created.failed,
+        )
     return created
