@@ -107,9 +107,7 @@ def campaign_with_variations(value: str | uuid.UUID | None) -> Campaign | None:
     if api_id is None:
         return None
     param = Campaign._meta.get_field("api_id").get_db_prep_value(api_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_campaign_with_variations_sql(connection.vendor), [param])
-        rows = cursor.fetchall()
+    rows = sql.fetch(_campaign_with_variations_sql(connection.vendor), [param])
     if rows:
         variations, campaigns = sql.instances(
             rows, [(MessageVariation, _SEND_VARIATION_FIELDS), (Campaign, _SEND_CAMPAIGN_FIELDS)]

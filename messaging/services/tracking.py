@@ -52,7 +52,9 @@ _HIT_INSERT = f"INSERT INTO {_HIT_TABLE} {_HIT_COLUMNS} VALUES (%s, %s, %s, %s, 
 _HIT_INSERT_ASYNC = (
     "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) "
     f"INSERT INTO {_HIT_TABLE} {_HIT_COLUMNS} "
-    "SELECT %s, %s, %s, %s, %s, %s FROM async_commit"
+    # Typed: bound on the server, a NULL link_index would otherwise arrive as text.
+    "SELECT %s::varchar, %s::varchar, %s::timestamptz, %s::varchar, %s::varchar, %s::integer"
+    " FROM async_commit"
 )
 
 
@@ -80,8 +82,10 @@ def hit_record(
     raw = connection.connection  # psycopg's own: no health check before the statement
     if raw is not None and not raw.closed:
         try:
-            with raw.cursor() as cursor:
-                cursor.execute(_HIT_INSERT_ASYNC, params)
+            # A server-side cursor and a prepared statement: Django's own cursors bind on
+            # the client, so PostgreSQL would parse and plan the same INSERT on every hit.
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(_HIT_INSERT_ASYNC, params, prepare=True)
             return
         except psycopg.OperationalError:
             # Dropped since the last request (PostgreSQL restarted): connect again below.

@@ -41,3 +41,15 @@ def test_a_hit_on_a_connection_postgresql_dropped_is_recorded_once(postgres):
     hit_record(kind="click", message_id=MESSAGE_ID, user_agent="ua", url="https://a.test/")
     assert TrackingHit.objects.filter(message_id=MESSAGE_ID, kind="click").count() == 1
     assert connection.connection.info.backend_pid != pid  # a new connection took it
+
+
+def test_hits_are_stored_with_their_types_through_the_prepared_statement(postgres):
+    # psycopg prepares a statement after a few runs: enough hits to go past that, with
+    # and without a link index (a NULL must still reach the integer column).
+    for n in range(8):
+        hit_record(kind="click", message_id=MESSAGE_ID, user_agent=f"ua{n}",
+                   url="https://a.test/", link_index=n if n % 2 else None)
+    hits = TrackingHit.objects.filter(message_id=MESSAGE_ID).order_by("pk")
+    assert [h.link_index for h in hits] == [None, 1, None, 3, None, 5, None, 7]
+    assert [h.user_agent for h in hits] == [f"ua{n}" for n in range(8)]
+    assert all(h.occurred_at.tzinfo is not None for h in hits)
