@@ -140,6 +140,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot paths' statements (config.sql.fetch, the tracking hit) are prepared on their
+    # connection: Django turns psycopg's prepared statements off unless this is set, and
+    # PostgreSQL then plans each of them again on every request (about 100 µs of its CPU
+    # a statement here). Django's own cursors bind on the client and never prepare. 0
+    # turns it off, for a pooler that cannot keep prepared statements (PgBouncer before
+    # 1.21, or without max_prepared_statements).
+    _prepare = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare or None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

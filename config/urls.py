@@ -38,6 +38,10 @@ def _rest_urlpatterns() -> list:
 
 
 urlpatterns = [
+    # Django tries these in order, so the busiest come first: the tracking links of every
+    # email (/t/…), then the REST API (exact paths; none is also a dashboard path).
+    path("", include("messaging.tracking.urls")),
+    *_rest_urlpatterns(),
     path("", lambda request: redirect("campaigns:list"), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -53,8 +57,6 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("messaging.urls")),
     path("", include("accounts.urls")),
-    # REST API (Braze's paths: /messages/send, /users/track, /campaigns/list, …)
-    *_rest_urlpatterns(),
 ]
 
 handler404 = "config.errors.not_found"

@@ -1,6 +1,5 @@
 """Dashboard pages of messaging, one module per subject."""
 
-from .tracking import urls as tracking_urls
 from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
 
 app_name = "messaging"
@@ -12,5 +11,4 @@ urlpatterns = [
     *apps.urlpatterns,
     *sms_webhooks.urlpatterns,
     *ops.urlpatterns,
-    *tracking_urls.urlpatterns,
 ]

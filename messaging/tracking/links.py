@@ -37,7 +37,7 @@ _TOKEN = "herald-token"
 
 @lru_cache(maxsize=64)
 def _url_parts(name: str, site_url: str, urlconf: str | None) -> tuple[str, str]:
-    before, _, after = reverse(f"messaging:{name}", args=[_TOKEN], urlconf=urlconf).partition(
+    before, _, after = reverse(f"tracking:{name}", args=[_TOKEN], urlconf=urlconf).partition(
         _TOKEN
     )
     return site_url + before, after
