@@ -230,17 +230,15 @@ def _known_external_ids(ids: list[str]) -> set[str]:
     q = connection.ops.quote_name
     column = q(Profile._meta.get_field("external_id").column)
     table = q(Profile._meta.db_table)
-    if connection.vendor == "postgresql":
-        # One statement for any number of IDs (an array), so it is prepared once.
-        rows = sql.fetch(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s::text[])", [ids])
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))})",
-                ids,
-            )
-            rows = cursor.fetchall()
-    return {external_id for (external_id,) in rows}
+    # NOTE: an IN list, bound on the client, not one prepared `= ANY(array)`: PostgreSQL's
+    # generic plan for the array took four times the CPU (1.7 ms against 0.4 for 50 IDs),
+    # and psycopg dumps arrays in Python.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))})",
+            ids,
+        )
+        return {external_id for (external_id,) in cursor.fetchall()}
 
 
 def _unknown_recipients(body: SendBody) -> tuple[list[str], list[dict[str, str]], list[str]]:
