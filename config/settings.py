@@ -248,6 +248,9 @@ _broker = env("CELERY_BROKER_URL") or REDIS_URL or ""
 # in-memory transport keeps kombu from looking for an AMQP server on localhost.
 CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_BROKER_URL = _broker or "memory://localhost/"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    # kombu's Redis transport, keeping its publishing client (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
