@@ -95,13 +95,18 @@ def _campaign_with_variations_sql(vendor: str) -> str:
     )
 
 
-def campaign_with_variations(value: str | uuid.UUID | None) -> Campaign | None:
-    """The campaign a `campaign_id` names with its messages loaded, or None: for sends.
+def campaign_with_variations(
+    value: str | uuid.UUID | None,
+) -> tuple[Campaign, list[MessageVariation]] | None:
+    """The campaign a `campaign_id` names and its messages (in creation order), or None:
+    for sends.
 
     One query when the campaign has messages (a second for one without any), written by
-    hand and built once per process (config.sql.instances): on every send request the
-    ORM's select_related() compiled for longer than PostgreSQL ran it. Only the fields a
-    send reads are loaded; `campaign.variations.all()` then reads what was loaded.
+    hand, prepared, and built once per process (config.sql.instances): on every send
+    request the ORM's select_related() compiled for longer than PostgreSQL ran it. Only
+    the fields a send reads are loaded. The messages come as a list beside the campaign,
+    not as a prefetched `campaign.variations`: building the related manager's queryset to
+    hold them cost as much as the query.
     """
     api_id = _public_id(value)
     if api_id is None:
@@ -119,12 +124,7 @@ def campaign_with_variations(value: str | uuid.UUID | None) -> Campaign | None:
             return None
     for variation in variations:
         variation.campaign = campaign  # one instance, as a prefetch would leave it
-    # What prefetch_related("variations") would have stored.
-    loaded = campaign.variations.all()
-    loaded._result_cache = variations
-    loaded._prefetch_done = True
-    campaign._prefetched_objects_cache = {"variations": loaded}
-    return campaign
+    return campaign, variations
 
 
 _EXPORT_FIELDS = ("id", "api_id", "name", "created_at", "updated_at")

@@ -133,17 +133,17 @@ def _check_recipients(body: SendBody) -> None:
         raise NoRecipients("external_user_ids, user_aliases, segment_id or broadcast: none given")
 
 
-def sendable_campaign(campaign_id: str, *, with_variations: bool = False) -> Campaign:
-    """The campaign a request names, unless it is unknown or archived (domain errors)."""
-    if with_variations:
-        campaign = campaign_with_variations(campaign_id)
-    else:
-        campaign = campaign_by_public_id(campaign_id)
+def _sendable(campaign: Campaign | None, campaign_id: str) -> Campaign:
     if campaign is None:
         raise UnknownCampaign(f"campaign_id: no campaign {campaign_id!r}")
     if campaign.is_archived:
         raise ArchivedCampaign("campaign_id: archived")
     return campaign
+
+
+def sendable_campaign(campaign_id: str) -> Campaign:
+    """The campaign a request names, unless it is unknown or archived (domain errors)."""
+    return _sendable(campaign_by_public_id(campaign_id), campaign_id)
 
 
 def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan: SendPlan) -> None:
@@ -157,10 +157,11 @@ def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan:
         if body.send_id is not None:
             raise InvalidSendId("send_id: needs campaign_id")
         return
-    campaign = sendable_campaign(body.campaign_id, with_variations=True)
+    found = campaign_with_variations(body.campaign_id)
+    campaign = _sendable(found[0] if found else None, body.campaign_id)
     plan.campaign = campaign
 
-    variations = {str(v.api_id): v for v in campaign.variations.all()}
+    variations = {str(v.api_id): v for v in found[1]}
     for channel, message in messages.items():
         variation_id = message.get("message_variation_id")
         if not variation_id:

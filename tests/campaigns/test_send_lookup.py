@@ -17,8 +17,7 @@ def test_loads_the_campaign_and_its_messages_in_one_query(django_assert_num_quer
     email = MessageVariation.objects.create(campaign=campaign, channel="email", name="A")
     hook = MessageVariation.objects.create(campaign=campaign, channel="webhook", name="B")
     with django_assert_num_queries(1):
-        found = campaign_with_variations(campaign.campaign_id)
-        variations = list(found.variations.all())
+        found, variations = campaign_with_variations(campaign.campaign_id)
         # Converted as the ORM converts them (a UUID is text on SQLite).
         assert found.api_id == campaign.api_id and isinstance(found.api_id, uuid.UUID)
         assert [(v.api_id, v.channel, v.name) for v in variations] == [
@@ -31,8 +30,8 @@ def test_loads_the_campaign_and_its_messages_in_one_query(django_assert_num_quer
 
 def test_a_campaign_without_messages_and_unknown_ids():
     empty = Campaign.objects.create(name="Empty")
-    found = campaign_with_variations(str(empty.api_id).upper())
-    assert found.pk == empty.pk and list(found.variations.all()) == []
+    found, variations = campaign_with_variations(str(empty.api_id).upper())
+    assert found.pk == empty.pk and variations == []
     assert campaign_with_variations(str(uuid.uuid4())) is None
     assert campaign_with_variations("not-a-uuid") is None
     assert campaign_with_variations("") is None
