@@ -66,13 +66,13 @@ def sdk_track(*, external_id: str, app_id: str, events: list[SdkEvent],
         return data
 
     result = profiles_track(
-        attributes=None,
+        attributes=_attributes(external_id),  # the user exists before their events
         events=[(i, TrackEvent.model_validate(fields(e))) for i, e in enumerate(events)] or None,
         purchases=[(i, TrackPurchase.model_validate(fields(p)))
                    for i, p in enumerate(purchases)] or None,
     )
     if result.errors:
-        # Validated by the same rules before; a conflict here refuses the whole report.
+        # Validated by the same rules already; a conflict here refuses the whole report.
         raise UnknownEngagementTarget(*[f"{e['input_array']}[{e['index']}]: {e['type']}"
                                         for e in result.errors])
     return len(events), len(purchases)

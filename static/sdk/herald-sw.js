@@ -23,6 +23,13 @@
     });
   }
 
+  // Keep the worker alive for `work`. Only the browser's own events can be extended; one
+  // dispatched by a script (a test) still runs the same handler to the end.
+  function keep(event, work) {
+    try { event.waitUntil(work); } catch (_) { /* an untrusted event */ }
+    return work;
+  }
+
   self.addEventListener("install", function () { self.skipWaiting(); });
   self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
@@ -31,7 +38,7 @@
     try { push = event.data ? event.data.json() : null; } catch (_) { push = null; }
     if (!push || !push.herald_message_id) return; // not Herald's: another script's to show
     var buttons = Array.isArray(push.actions) ? push.actions : [];
-    event.waitUntil(self.registration.showNotification(push.title || "", {
+    keep(event, self.registration.showNotification(push.title || "", {
       body: push.body || "",
       icon: push.icon,
       image: push.image,
@@ -55,7 +62,7 @@
     if (button && data.buttons[button[1]] && data.buttons[button[1]].uri) {
       url = data.buttons[button[1]].uri;
     }
-    event.waitUntil(Promise.all([
+    keep(event, Promise.all([
       post("/sdk/v1/push/open", { message_id: data.herald, time: new Date().toISOString() })
         .catch(function () {}),
       url ? self.clients.openWindow(url) : Promise.resolve(),
@@ -65,7 +72,7 @@
   self.addEventListener("pushsubscriptionchange", function (event) {
     var old = event.oldSubscription;
     if (!old) return;
-    event.waitUntil(Promise.resolve(event.newSubscription || self.registration.pushManager
+    keep(event, Promise.resolve(event.newSubscription || self.registration.pushManager
       .subscribe({ userVisibleOnly: true, applicationServerKey: old.options.applicationServerKey }))
       .then(function (fresh) {
         return post("/sdk/v1/push/refresh", { old_endpoint: old.endpoint,

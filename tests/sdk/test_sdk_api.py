@@ -238,3 +238,16 @@ def test_sdk_files_are_served_versioned_and_cacheable(client):
     assert worker["Service-Worker-Allowed"] == "/"
     assert client.get("/sdk/v1/herald.d.ts").status_code == 200
     assert client.get("/sdk/0.9.0/herald.js").status_code == 404
+
+
+def test_track_before_identify_still_lands_on_the_token_user(sdk):
+    response = sdk("/sdk/v1/track", {"events": [{"name": "first_visit"}]}, token="newcomer")
+    assert response.status_code == 201, response.content
+    assert CustomEvent.objects.get().profile.external_id == "newcomer"
+
+
+def test_push_open_needs_a_web_push_of_herald(sdk, card_for_ada):
+    card_message = card_for_ada.delivery.message_id
+    response = sdk("/sdk/v1/push/open", {"message_id": card_message}, token=None)
+    assert response.status_code == 400
+    assert response.json()["message"] == "message_id: no such web push"
