@@ -22,6 +22,7 @@ from .models import (
     IdempotencyRecord,
     Profile,
     PushToken,
+    SdkKey,
     SendIdentifier,
     UserAlias,
 )
@@ -187,6 +188,16 @@ class ContentCardAdmin(admin.ModelAdmin):
     list_select_related = ("profile", "campaign")
     raw_id_fields = ("delivery", "profile", "campaign", "variation")
     readonly_fields = ("card_id", "created_at", "viewed_at", "clicked_at", "dismissed_at")
+
+
+@admin.register(SdkKey)
+class SdkKeyAdmin(admin.ModelAdmin):
+    """The web SDK's public keys; change origins and rotate in Settings › Apps (audited)."""
+
+    list_display = ("app", "key", "created_at", "rotated_at")
+    search_fields = ("key", "app__name")
+    list_select_related = ("app",)
+    readonly_fields = ("app", "key", "allowed_origins", "created_at", "rotated_at")
 
 
 @admin.register(IdempotencyRecord)

@@ -1,5 +1,7 @@
 """Dashboard pages of messaging, one module per subject."""
 
+from .sdk import assets as sdk_assets
+from .sdk import views as sdk_views
 from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
 
 app_name = "messaging"
@@ -9,6 +11,8 @@ urlpatterns = [
     *api_keys.urlpatterns,
     *dispatches.urlpatterns,
     *apps.urlpatterns,
+    *sdk_views.urlpatterns,
+    *sdk_assets.urlpatterns,
     *sms_webhooks.urlpatterns,
     *ops.urlpatterns,
 ]

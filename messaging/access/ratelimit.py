@@ -44,6 +44,10 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "subscription.status.set": Limit(5_000, 60),
     "campaigns.data_series": Limit(50_000, 60),
     "sends.id.create": Limit(100, 86_400),
+    # The web SDK (messaging.sdk), Herald's own: Braze publishes no SDK limits. Per public
+    # key, all its visitors together; per client address, one visitor (or one office).
+    "sdk": Limit(100_000, 60),
+    "sdk.address": Limit(600, 60),
 }
 
 

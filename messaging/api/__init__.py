@@ -1,3 +1,4 @@
 """REST endpoints of messaging, one module per subject (registered with config.api.endpoint)."""
 
+from ..sdk import api as sdk_api  # noqa: F401  (the web SDK's endpoints, /sdk/v1/…)
 from . import content_cards, email, engagement, sends, subscriptions, users  # noqa: F401

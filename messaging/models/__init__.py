@@ -12,6 +12,7 @@ from .dispatch import (
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
+from .sdk import SdkKey
 
 __all__ = [
     "ApiKey",
@@ -24,6 +25,7 @@ __all__ = [
     "IdempotencyRecord",
     "Permission",
     "Profile",
+    "SdkKey",
     "PushToken",
     "SendIdentifier",
     "SubscriptionState",

@@ -95,4 +95,23 @@ def engagement_track(*, events: list[EngagementItem]) -> int:
     with transaction.atomic():
         recorded = engagement_record_many(events=records)
         app_sessions_record(sessions=sessions)
+        _cards_mark(events)
     return len(recorded) + len(sessions)
+
+
+# A card's own state, as its feed shows it: first seen, first clicked, dismissed (gone).
+_CARD_STATE = {"card_impression": "viewed_at", "card_click": "clicked_at",
+               "card_dismissal": "dismissed_at"}
+
+
+def _cards_mark(events: list[EngagementItem]) -> None:
+    """Set each reported card's first view, click or dismissal (a dismissed card leaves the
+    feed); a later report of the same kind changes nothing."""
+    firsts: dict[tuple[str, str], datetime] = {}
+    for event in events:
+        if isinstance(event, MessageEvent) and event.card_id and event.type in _CARD_STATE:
+            key = (_CARD_STATE[event.type], event.card_id)
+            firsts[key] = min(firsts.get(key, _when(event.time)), _when(event.time))
+    for (column, card_id), when in sorted(firsts.items()):
+        ContentCard.objects.filter(card_id=card_id, **{f"{column}__isnull": True}).update(
+            **{column: when})
