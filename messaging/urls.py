@@ -1,7 +1,7 @@
 """Dashboard pages of messaging, one module per subject."""
 
 from .tracking import urls as tracking_urls
-from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
+from .views import api_keys, apps, assets, audience, dispatches, ops, sms_webhooks
 
 app_name = "messaging"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     *api_keys.urlpatterns,
     *dispatches.urlpatterns,
     *apps.urlpatterns,
+    *assets.urlpatterns,
     *sms_webhooks.urlpatterns,
     *ops.urlpatterns,
     *tracking_urls.urlpatterns,
