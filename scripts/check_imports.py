@@ -2,11 +2,12 @@
 
     python scripts/check_imports.py        # exit 1 and one line per problem, else "ok"
 
-1. No import cycle between modules of the project (config, accounts, campaigns,
+1. No import cycle between modules of the project (config, accounts, campaigns, assets,
    analytics, messaging), however long.
-2. Layers: `accounts` imports no other app; `campaigns` imports neither `analytics` nor
-   `messaging`; `analytics` does not import `messaging`; `config.api` (the plumbing every
-   app may use) imports no app.
+2. Layers: `accounts` imports no other app; `campaigns` imports neither `assets`,
+   `analytics` nor `messaging`; `assets` (templates, content blocks, media) imports
+   neither `analytics` nor `messaging`, and `analytics` not `assets`; `analytics` does
+   not import `messaging`; `config.api` (the plumbing every app may use) imports no app.
 3. Channel adapters are pure: nothing under `messaging/channels/` imports a model, a
    service, the delivery code, the tracking views or a view module of the project.
 4. An import inside a function is a hidden edge of the graph: it is allowed only where a
