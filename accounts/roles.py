@@ -37,6 +37,7 @@ _READ = [
     "assets.view_emailtemplate",
     "assets.view_contentblock",
     "assets.view_mediaasset",
+    "messaging.view_subscriptiongroup",
 ]
 
 # Admin is not listed: it holds every permission there is (ADMIN_ALL).
@@ -75,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.view_channelconfig",
         "messaging.add_channelconfig",
         "messaging.change_channelconfig",
+        "messaging.add_subscriptiongroup",
+        "messaging.change_subscriptiongroup",
         # Cancelling a running send.
         "messaging.change_dispatch",
     ],

@@ -55,6 +55,15 @@ class AppIds:
     lookup: Callable[[list[str]], dict[str, str]] = staticmethod(lambda channels: {})
 
 
+class SubscriptionGroupIds:
+    """The SMS subscription group the example names; None keeps the placeholder.
+
+    Set by messaging when it loads, as `AppIds.lookup` is.
+    """
+
+    sms: Callable[[], str | None] = staticmethod(lambda: None)
+
+
 def send_request_body(campaign: Campaign) -> dict[str, Any]:
     """The JSON body: this campaign's ID and one message object per channel it has.
 
@@ -74,6 +83,10 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
         }
         if "app_id" in message:
             message["app_id"] = app_ids.get(variation.channel, message["app_id"])
+        if "subscription_group_id" in message:
+            message["subscription_group_id"] = (
+                SubscriptionGroupIds.sms() or message["subscription_group_id"]
+            )
         messages[variation.channel] = message
     return {
         "campaign_id": campaign.campaign_id,

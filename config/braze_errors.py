@@ -34,6 +34,7 @@ from messaging.errors import (
     UnknownApp,
     UnknownEngagementTarget,
     UnknownSendId,
+    UnknownSubscriptionGroup,
 )
 
 ARCHIVED_TEXT = (
@@ -65,6 +66,7 @@ BRAZE_ERRORS = {
         400, "The max number of external_ids and aliases per request was exceeded"),
     UnknownSendId: Answer(400, "Invalid Send ID"),
     UnknownApp: Answer(400, "Invalid App ID"),
+    UnknownSubscriptionGroup: Answer(400, "Invalid subscription group ID"),
     ApplePushTooLong: Answer(400, "Apple Push Length Exceeded"),
     AndroidPushTooLong: Answer(400, "Android Push Length Exceeded"),
     QuotaExceeded: Answer(429, "Rate Limited"),

@@ -20,6 +20,7 @@ class Permission(models.TextChoices):
     EMAIL_UNSUBSCRIBE = "email.unsubscribe"
     SUBSCRIPTION_STATUS_SET = "subscription.status.set"
     SUBSCRIPTION_STATUS_GET = "subscription.status.get"
+    SUBSCRIPTION_GROUPS_GET = "subscription.groups.get"
     CAMPAIGNS_LIST = "campaigns.list"
     CAMPAIGNS_DETAILS = "campaigns.details"
     CAMPAIGNS_DATA_SERIES = "campaigns.data_series"

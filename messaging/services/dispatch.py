@@ -52,6 +52,7 @@ from ..errors import (
     TooManyRecipients,
     UnknownApp,
     UnknownSendId,
+    UnknownSubscriptionGroup,
 )
 from ..models import ApiKey, App, Dispatch, Profile, SendIdentifier, UserAlias
 from ..schemas.messages import (
@@ -61,6 +62,7 @@ from ..schemas.messages import (
     SendBody,
     send_id_problem,
 )
+from ..selectors import subscription_group_problem
 from ..tasks import dispatch_deliver_task
 from .providers import app_exists
 
@@ -243,6 +245,16 @@ def _expand_content_blocks(messages: dict[str, dict[str, Any]]) -> None:
             raise InvalidTemplate(str(exc)) from None
 
 
+def _check_subscription_groups(messages: dict[str, dict[str, Any]]) -> None:
+    """An SMS message's `subscription_group_id` must name a registered SMS group."""
+    sms = messages.get(Channel.SMS)
+    if not sms or not sms.get("subscription_group_id"):
+        return
+    problem = subscription_group_problem(str(sms["subscription_group_id"]), channel="sms")
+    if problem:
+        raise UnknownSubscriptionGroup(f"messages.sms.subscription_group_id: {problem}")
+
+
 def _check_liquid(messages: dict[str, dict[str, Any]]) -> None:
     for channel, message in messages.items():
         try:
@@ -310,6 +322,7 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
     )
     _resolve_campaign(body, messages, plan)
     _check_apps(messages)
+    _check_subscription_groups(messages)
     _apply_email_template(messages)
     _expand_content_blocks(messages)
     _check_liquid(messages)

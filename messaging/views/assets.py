@@ -59,7 +59,7 @@ def render_preview(fields: dict[str, str]) -> dict[str, Any]:
         return {"error": f"abort_message: {abort.reason}"}
     except (LiquidError, ValueError, TypeError) as exc:
         return {"error": str(exc).splitlines()[0]}
-    return {"fields": rendered}
+    return {"fields": rendered, "html": rendered.get("body") or rendered.get("content") or ""}
 
 
 def _errors_to_form(form: forms.Form, exc: DomainError) -> None:

@@ -97,3 +97,13 @@ def test_an_uploaded_image_is_served_until_it_is_deleted(
         marketer_client.post(f"/assets/media/{asset.api_id}/delete/")
     assert client.get(url).status_code == 404
     assert not asset.file.storage.exists(stored)
+
+
+def test_a_block_page_previews_its_content(marketer_client):
+    block = services.content_block_create(
+        fields=services.BlockFields(name="hello", content="<b>Hi {{${first_name}}}</b>"))
+    page = marketer_client.get(f"/assets/content-blocks/{block.content_block_id}/")
+    html = page.content.decode()
+    assert 'srcdoc="&lt;b&gt;Hi Ada&lt;/b&gt;"' in html
+    assert "{{content_blocks.${hello}}}" in html
+    assert marketer_client.get("/assets/content-blocks/not-an-id/").status_code == 404

@@ -31,4 +31,15 @@ try {
 } catch (error) {
   out.unknownTemplate = { status: error.status, message: error.message };
 }
+// Subscription groups: the user's groups as the client lists them (arrays as `name[]`).
+out.userStatus = await braze.subscription.user.status({ external_id: ["ada", "bob"] });
+try {
+  await braze.subscription.status.set({
+    subscription_group_id: "not-registered", subscription_state: "subscribed",
+    external_id: ["ada"],
+  });
+  out.unknownGroup = "accepted";
+} catch (error) {
+  out.unknownGroup = { status: error.status, message: error.message };
+}
 console.log(JSON.stringify(out));
