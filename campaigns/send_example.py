@@ -74,6 +74,9 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
     variations = list(campaign.variations.all())
     needing = sorted({v.channel for v in variations if "app_id" in MESSAGE_SKELETONS[v.channel]})
     app_ids = AppIds.lookup(needing) if needing else {}
+    # Asked with the app IDs (not only for SMS), so the page's query count does not depend
+    # on which channels the campaign has.
+    sms_group = SubscriptionGroupIds.sms() if needing else None
     for variation in variations:
         if variation.channel in messages:
             continue
@@ -84,9 +87,7 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
         if "app_id" in message:
             message["app_id"] = app_ids.get(variation.channel, message["app_id"])
         if "subscription_group_id" in message:
-            message["subscription_group_id"] = (
-                SubscriptionGroupIds.sms() or message["subscription_group_id"]
-            )
+            message["subscription_group_id"] = sms_group or message["subscription_group_id"]
         messages[variation.channel] = message
     return {
         "campaign_id": campaign.campaign_id,

@@ -221,10 +221,10 @@ def subscription_group_list() -> QuerySet[SubscriptionGroup]:
 
 def sms_subscription_group_id() -> str | None:
     """The SMS group the campaign page's ready curl names: the first with sender numbers."""
-    groups = SubscriptionGroup.objects.filter(channel=SubscriptionGroup.Channel.SMS)
-    group = groups.exclude(sender_numbers=[]).order_by("created_at", "id").first()
-    group = group or groups.order_by("created_at", "id").first()
-    return group.group_id if group else None
+    groups = list(SubscriptionGroup.objects.filter(channel=SubscriptionGroup.Channel.SMS)
+                  .order_by("created_at", "id").values_list("group_id", "sender_numbers")[:100])
+    with_numbers = [group_id for group_id, numbers in groups if numbers]
+    return (with_numbers or [group_id for group_id, _ in groups] or [None])[0]
 
 
 def subscription_user_status(
