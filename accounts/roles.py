@@ -34,6 +34,10 @@ _READ = [
     "messaging.view_dispatch",
     "messaging.view_delivery",
     "messaging.view_app",
+    "assets.view_emailtemplate",
+    "assets.view_contentblock",
+    "assets.view_mediaasset",
+    "messaging.view_subscriptiongroup",
 ]
 
 # Admin is not listed: it holds every permission there is (ADMIN_ALL).
@@ -55,6 +59,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_profile",
         # Stopping a send that is going wrong (the dispatch page's Cancel).
         "messaging.change_dispatch",
+        # Templates & Media: the copy and images developers send by ID.
+        "assets.add_emailtemplate",
+        "assets.change_emailtemplate",
+        "assets.add_contentblock",
+        "assets.change_contentblock",
+        "assets.add_mediaasset",
+        "assets.delete_mediaasset",
     ],
     DEVELOPER: _READ + [
         "messaging.view_apikey",
@@ -65,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.view_channelconfig",
         "messaging.add_channelconfig",
         "messaging.change_channelconfig",
+        "messaging.add_subscriptiongroup",
+        "messaging.change_subscriptiongroup",
         # Cancelling a running send.
         "messaging.change_dispatch",
     ],

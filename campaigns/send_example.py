@@ -55,6 +55,15 @@ class AppIds:
     lookup: Callable[[list[str]], dict[str, str]] = staticmethod(lambda channels: {})
 
 
+class SubscriptionGroupIds:
+    """The SMS subscription group the example names; None keeps the placeholder.
+
+    Set by messaging when it loads, as `AppIds.lookup` is.
+    """
+
+    sms: Callable[[], str | None] = staticmethod(lambda: None)
+
+
 def send_request_body(campaign: Campaign) -> dict[str, Any]:
     """The JSON body: this campaign's ID and one message object per channel it has.
 
@@ -65,6 +74,9 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
     variations = list(campaign.variations.all())
     needing = sorted({v.channel for v in variations if "app_id" in MESSAGE_SKELETONS[v.channel]})
     app_ids = AppIds.lookup(needing) if needing else {}
+    # Asked with the app IDs (not only for SMS), so the page's query count does not depend
+    # on which channels the campaign has.
+    sms_group = SubscriptionGroupIds.sms() if needing else None
     for variation in variations:
         if variation.channel in messages:
             continue
@@ -74,6 +86,8 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
         }
         if "app_id" in message:
             message["app_id"] = app_ids.get(variation.channel, message["app_id"])
+        if "subscription_group_id" in message:
+            message["subscription_group_id"] = sms_group or message["subscription_group_id"]
         messages[variation.channel] = message
     return {
         "campaign_id": campaign.campaign_id,

@@ -6,6 +6,14 @@ A subclass answers as its nearest listed ancestor (InvalidAudience as InvalidSen
 """
 
 from analytics.errors import UnknownSegment
+from assets.errors import (
+    ActiveBlockToDraft,
+    DuplicateContentBlockName,
+    InvalidAsset,
+    UnknownContentBlock,
+    UnknownEmailTemplate,
+    UnknownTags,
+)
 from campaigns.errors import (
     ArchivedCampaign,
     UnknownCampaign,
@@ -26,6 +34,7 @@ from messaging.errors import (
     UnknownApp,
     UnknownEngagementTarget,
     UnknownSendId,
+    UnknownSubscriptionGroup,
 )
 
 ARCHIVED_TEXT = (
@@ -39,6 +48,14 @@ BRAZE_ERRORS = {
     VariationUnspecified: Answer(400, "Message Variant Unspecified"),
     UnknownVariation: Answer(400, "Invalid Message Variant"),
     VariationMismatch: Answer(400, "Mismatched Message Type"),
+    # assets (Herald's texts where Braze documents none: docs/assets.md)
+    InvalidAsset: Answer(400, None),  # the one error itself, or "Bad Request"
+    UnknownEmailTemplate: Answer(400, "Invalid Email Template ID"),
+    UnknownContentBlock: Answer(400, "Invalid Content Block ID"),
+    UnknownTags: Answer(400, "Some tags could not be found"),
+    DuplicateContentBlockName: Answer(400, "Content Block with this name already exists"),
+    ActiveBlockToDraft: Answer(
+        400, "Active Content Block can not be updated to Draft. Create a new Content Block."),
     # analytics
     UnknownSegment: Answer(400, "Invalid Segment ID"),
     # messaging: sends
@@ -49,6 +66,7 @@ BRAZE_ERRORS = {
         400, "The max number of external_ids and aliases per request was exceeded"),
     UnknownSendId: Answer(400, "Invalid Send ID"),
     UnknownApp: Answer(400, "Invalid App ID"),
+    UnknownSubscriptionGroup: Answer(400, "Invalid subscription group ID"),
     ApplePushTooLong: Answer(400, "Apple Push Length Exceeded"),
     AndroidPushTooLong: Answer(400, "Android Push Length Exceeded"),
     QuotaExceeded: Answer(429, "Rate Limited"),

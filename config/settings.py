@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "campaigns",
+    "assets",
     "analytics",
     "messaging",
 ]
@@ -197,8 +198,18 @@ FORMAT_MODULE_PATH = ["config.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# --- Uploaded media (Templates & Media › Media library) ------------------------------
+# Files go through Django's default storage: the local disk under MEDIA_ROOT unless
+# MEDIA_STORAGE_BACKEND names another (e.g. storages.backends.s3.S3Storage, configured
+# by its own settings). Herald serves them itself at /media/<id>.<ext> (assets.views),
+# so their URLs stay valid while the asset exists, whatever the backend.
+MEDIA_ROOT = env("MEDIA_ROOT", str(BASE_DIR / "media"))
+MEDIA_URL = "/media/"
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -24,6 +24,7 @@ from .models import (
     PushToken,
     SdkKey,
     SendIdentifier,
+    SubscriptionGroup,
     UserAlias,
 )
 from .services.api_keys import api_key_revoke
@@ -50,6 +51,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key, by=request.user)
+
+
+@admin.register(SubscriptionGroup)
+class SubscriptionGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "channel", "group_id", "created_at")
+    list_filter = ("channel",)
+    search_fields = ("name", "group_id")
+    readonly_fields = ("group_id", "created_at")
 
 
 @admin.register(App)

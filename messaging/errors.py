@@ -41,6 +41,10 @@ class UnknownSendId(DomainError):
     """The `send_id` was not created for this campaign."""
 
 
+class UnknownSubscriptionGroup(DomainError):
+    """The `subscription_group_id` names no registered group (of the channel)."""
+
+
 class UnknownApp(DomainError):
     """The `app_id` names no registered app (of the message's platform)."""
 

@@ -20,7 +20,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -424,6 +424,88 @@ def translate(source: str) -> str:
     )
     # `{% if {{custom_attribute.${balance}}} > 0 %}`: output braces inside a tag mean the value.
     return _TAG.sub(lambda m: _INNER_OUTPUT.sub(r"\1", m.group(0)), text)
+
+
+# --- Content blocks ----------------------------------------------------------------------------
+# `{{content_blocks.${name}}}` is replaced by that block's content before the message is
+# compiled, once per send (at accept time): the dispatch keeps the expanded copy, so what a
+# worker renders is what was accepted. A block may include blocks, CONTENT_BLOCK_MAX_DEPTH
+# levels deep; a block that includes itself, an unknown or draft block, or an expansion over
+# MAX_FIELD_OUTPUT_CHARS is refused with the field it is in.
+
+CONTENT_BLOCK_MAX_DEPTH = 3
+_CONTENT_BLOCK = _re2(r"\{\{-?\s*content_blocks\.\$\{([^}]*)\}\s*-?\}\}")
+CONTENT_BLOCK_KIND = "Content Block"
+
+
+def content_block_names(text: str) -> set[str]:
+    """The names of the blocks `text` includes directly."""
+    if "content_blocks" not in text:
+        return set()
+    return {match.group(1).strip() for match in _CONTENT_BLOCK.finditer(text)}
+
+
+@dataclass
+class _Expansion:
+    lookup: Callable[[set[str]], Mapping[str, str]]
+    contents: dict[str, str | None] = field(default_factory=dict)
+    expanded: dict[tuple[str, int], str] = field(default_factory=dict)
+
+
+def _expand_text(text: str, state: _Expansion, field_path: str, chain: tuple[str, ...]) -> str:
+    names = content_block_names(text)
+    if not names:
+        return text
+
+    def refuse(detail: str) -> LiquidTemplateError:
+        return LiquidTemplateError(field_path, detail, kind=CONTENT_BLOCK_KIND)
+
+    if len(chain) >= CONTENT_BLOCK_MAX_DEPTH:
+        raise refuse(f"content blocks nested over {CONTENT_BLOCK_MAX_DEPTH} deep "
+                     f"({' → '.join(chain)})")
+    unknown = names - state.contents.keys()
+    if unknown:
+        found = state.lookup(unknown)
+        state.contents.update({name: found.get(name) for name in unknown})
+    produced = [len(text)]
+
+    def replace(match: Any) -> str:
+        name = match.group(1).strip()
+        if name in chain:
+            raise refuse(f"content block {name!r} includes itself")
+        content = state.contents.get(name)
+        if content is None:
+            raise refuse(f"no active content block named {name!r}")
+        key = (name, len(chain))
+        if key not in state.expanded:
+            state.expanded[key] = _expand_text(content, state, field_path, (*chain, name))
+        produced[0] += len(state.expanded[key])
+        if produced[0] > MAX_FIELD_OUTPUT_CHARS:
+            raise refuse(f"over {MAX_FIELD_OUTPUT_CHARS // 1024 // 1024} MiB once expanded")
+        return state.expanded[key]
+
+    return _CONTENT_BLOCK.sub(replace, text)
+
+
+def _expand(value: Any, state: _Expansion, field_path: str) -> Any:
+    if isinstance(value, str):
+        return _expand_text(value, state, field_path, ())
+    if isinstance(value, dict):
+        return {k: _expand(v, state, f"{field_path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, state, f"{field_path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def expand_content_blocks(
+    value: Any, *, lookup: Callable[[set[str]], Mapping[str, str]], field_path: str
+) -> Any:
+    """`value` (a message object, or one string) with every content block tag replaced.
+
+    `lookup(names)` answers the content of the active blocks among `names` (one query per
+    level of nesting). Raises LiquidTemplateError naming the field.
+    """
+    return _expand(value, _Expansion(lookup=lookup), field_path)
 
 
 # --- Compile once, render per profile ---------------------------------------------------------

@@ -13,11 +13,13 @@ from analytics.models import CustomEvent, Purchase
 from analytics.selectors import campaigns_received_many
 from campaigns.models import Channel
 
+from .delivery.recipients import subscription_groups
 from .models import (
     App,
     EmailSubscriptionState,
     Profile,
     PushToken,
+    SubscriptionGroup,
     SubscriptionState,
     UserAlias,
 )
@@ -193,6 +195,65 @@ def profiles_export(*, request: UsersExportIdsRequest) -> tuple[list[dict[str, A
 
 
 # --- subscription groups ----------------------------------------------------------------------
+
+
+def subscription_group_problem(group_id: str, *, channel: str | None = None) -> str | None:
+    """Why `group_id` may not be used (on `channel`), or None when it may.
+
+    NOTE: a fresh install with no group registered accepts any ID, as it does any `app_id`
+    before the first app exists (Braze's examples use placeholders); once one group is
+    registered (the data migration registers those already stored), the registry decides.
+    """
+    groups = SubscriptionGroup.objects.all()
+    if not groups.exists():
+        return None
+    group = groups.filter(group_id=str(group_id)).first()
+    if group is None:
+        return "no such subscription group"
+    if channel is not None and group.channel != channel:
+        return f"not an {SubscriptionGroup.Channel(channel).label} subscription group"
+    return None
+
+
+def subscription_group_list() -> QuerySet[SubscriptionGroup]:
+    return SubscriptionGroup.objects.order_by("channel", "name")
+
+
+def sms_subscription_group_id() -> str | None:
+    """The SMS group the campaign page's ready curl names: the first with sender numbers."""
+    groups = list(SubscriptionGroup.objects.filter(channel=SubscriptionGroup.Channel.SMS)
+                  .order_by("created_at", "id").values_list("group_id", "sender_numbers")[:100])
+    with_numbers = [group_id for group_id, numbers in groups if numbers]
+    return (with_numbers or [group_id for group_id, _ in groups] or [None])[0]
+
+
+def subscription_user_status(
+    *, external_ids: list[str] | None, emails: list[str] | None, phones: list[str] | None,
+    limit: int, offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Each user's groups with a state (those with history only), and how many users match."""
+    if external_ids:
+        profiles = Profile.objects.filter(external_id__in=list(external_ids))
+    elif emails:
+        profiles = Profile.objects.filter(email__in=[e.strip().lower() for e in emails])
+    else:
+        profiles = Profile.objects.filter(phone__in=[p.strip() for p in phones or []])
+    total = profiles.count()
+    page = list(profiles.order_by("id")[offset:offset + limit])
+    stored = {group_id for p in page for group_id in subscription_groups(p)}
+    groups = {g.group_id: g for g in SubscriptionGroup.objects.filter(group_id__in=stored)}
+    users = []
+    for profile in page:
+        states = []
+        for group_id, state in sorted(subscription_groups(profile).items()):
+            if state not in ("subscribed", "unsubscribed"):
+                continue
+            group = groups.get(group_id)
+            states.append({"id": group_id, "name": group.name if group else "",
+                           "channel": group.channel if group else "", "status": state.title()})
+        users.append({"external_id": profile.external_id, "email": profile.email or None,
+                      "phone": profile.phone or None, "subscription_groups": states})
+    return users, total
 
 
 def subscription_status(

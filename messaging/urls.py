@@ -2,7 +2,16 @@
 
 from .sdk import assets as sdk_assets
 from .sdk import views as sdk_views
-from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
+from .views import (
+    api_keys,
+    apps,
+    assets,
+    audience,
+    dispatches,
+    ops,
+    sms_webhooks,
+    subscription_groups,
+)
 
 app_name = "messaging"
 
@@ -13,6 +22,8 @@ urlpatterns = [
     *apps.urlpatterns,
     *sdk_views.urlpatterns,
     *sdk_assets.urlpatterns,
+    *assets.urlpatterns,
+    *subscription_groups.urlpatterns,
     *sms_webhooks.urlpatterns,
     *ops.urlpatterns,
 ]

@@ -1,4 +1,12 @@
 """REST endpoints of messaging, one module per subject (registered with config.api.endpoint)."""
 
 from ..sdk import api as sdk_api  # noqa: F401  (the web SDK's endpoints, /sdk/v1/…)
-from . import content_cards, email, engagement, sends, subscriptions, users  # noqa: F401
+from . import (  # noqa: F401
+    content_cards,
+    email,
+    engagement,
+    sends,
+    subscriptions,
+    templates,
+    users,
+)

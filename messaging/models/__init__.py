@@ -9,6 +9,7 @@ from .dispatch import (
     IdempotencyRecord,
     SendIdentifier,
 )
+from .groups import SubscriptionGroup
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
@@ -28,6 +29,7 @@ __all__ = [
     "SdkKey",
     "PushToken",
     "SendIdentifier",
+    "SubscriptionGroup",
     "SubscriptionState",
     "UserAlias",
 ]

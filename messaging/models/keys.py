@@ -20,6 +20,7 @@ class Permission(models.TextChoices):
     EMAIL_UNSUBSCRIBE = "email.unsubscribe"
     SUBSCRIPTION_STATUS_SET = "subscription.status.set"
     SUBSCRIPTION_STATUS_GET = "subscription.status.get"
+    SUBSCRIPTION_GROUPS_GET = "subscription.groups.get"
     CAMPAIGNS_LIST = "campaigns.list"
     CAMPAIGNS_DETAILS = "campaigns.details"
     CAMPAIGNS_DATA_SERIES = "campaigns.data_series"
@@ -28,6 +29,14 @@ class Permission(models.TextChoices):
     SEGMENTS_DETAILS = "segments.details"
     CONTENT_CARDS_READ = "content_cards.read"
     ENGAGEMENT_TRACK = "engagement.track"
+    TEMPLATES_EMAIL_CREATE = "templates.email.create"
+    TEMPLATES_EMAIL_UPDATE = "templates.email.update"
+    TEMPLATES_EMAIL_INFO = "templates.email.info"
+    TEMPLATES_EMAIL_LIST = "templates.email.list"
+    CONTENT_BLOCKS_CREATE = "content_blocks.create"
+    CONTENT_BLOCKS_UPDATE = "content_blocks.update"
+    CONTENT_BLOCKS_INFO = "content_blocks.info"
+    CONTENT_BLOCKS_LIST = "content_blocks.list"
 
 
 KEY_PREFIX = "hrld_"

@@ -217,7 +217,11 @@ class Email(_Message):
     plaintext_body: Text | None = None
     amp_body: Text | None = None
     preheader: Text | None = None
-    email_template_id: str | None = None
+    email_template_id: str | None = Field(
+        default=None, min_length=1,
+        description="an email template's ID (/templates/email/create): its subject, body, "
+        "plaintext_body, preheader and should_inline_css fill the fields this object omits",
+    )
     extras: dict[str, str] | None = None
     headers: dict[str, str] | None = None
     should_inline_css: bool | None = None
@@ -225,10 +229,10 @@ class Email(_Message):
 
     @model_validator(mode="after")
     def _rules(self) -> Email:
-        if self.email_template_id:
-            raise ValueError("email_template_id is not supported by Herald: send body instead")
-        if self.body is None:
-            raise ValueError("body is required")
+        # The template's subject, bodies and preheader fill what this object leaves out
+        # (services.dispatch), so only one of the two must give a body.
+        if self.body is None and not self.email_template_id:
+            raise ValueError("body is required unless email_template_id is given")
         if self.bcc:
             raise ValueError("bcc addresses are not configured in this workspace")
         if self.attachments:

@@ -1,7 +1,7 @@
 """Request models of the subscription-group endpoints (spec §3b.7).
 
-Herald keeps no registry of subscription groups: any group ID is accepted and the state
-is stored per profile (the same place /users/track's `subscription_groups` writes).
+A group ID must name a registered group (messaging.SubscriptionGroup, checked by the
+views); the state is stored per profile (where /users/track's `subscription_groups` writes).
 """
 
 from __future__ import annotations
@@ -111,3 +111,40 @@ class SubscriptionStatusGetQuery(BaseModel):
 class SubscriptionStatusGetResponse(BaseModel):
     message: str
     status: dict[str, Literal["Subscribed", "Unsubscribed", "Unknown"]]
+
+
+class SubscriptionUserStatusQuery(BaseModel):
+    """Users by `external_id` (repeatable, also as `external_id[]`), else `email` or `phone`."""
+
+    external_id: IdList | None = None
+    email: EmailList | None = None
+    phone: PhoneList | None = None
+    limit: int = Field(100, ge=1, le=100, description="users per page (default and maximum 100)")
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _identifiers(self) -> SubscriptionUserStatusQuery:
+        if self.external_id:
+            return self
+        _one_kind(None, self.email, self.phone)
+        return self
+
+
+class UserGroupState(BaseModel):
+    id: str
+    name: str
+    channel: str
+    status: Literal["Subscribed", "Unsubscribed"]
+
+
+class UserGroups(BaseModel):
+    external_id: str | None
+    email: str | None
+    phone: str | None
+    subscription_groups: list[UserGroupState]
+
+
+class SubscriptionUserStatusResponse(BaseModel):
+    users: list[UserGroups]
+    total_count: int
+    message: str

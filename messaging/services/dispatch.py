@@ -25,6 +25,8 @@ from kombu.exceptions import OperationalError
 
 from analytics.errors import UnknownSegment
 from analytics.selectors import segment_profile_ids
+from assets.errors import UnknownEmailTemplate
+from assets.selectors import active_block_contents, email_template_get
 from campaigns.errors import (
     ArchivedCampaign,
     UnknownCampaign,
@@ -50,6 +52,7 @@ from ..errors import (
     TooManyRecipients,
     UnknownApp,
     UnknownSendId,
+    UnknownSubscriptionGroup,
 )
 from ..models import ApiKey, App, Dispatch, Profile, SendIdentifier, UserAlias
 from ..schemas.messages import (
@@ -59,6 +62,7 @@ from ..schemas.messages import (
     SendBody,
     send_id_problem,
 )
+from ..selectors import subscription_group_problem
 from ..tasks import dispatch_deliver_task
 from .providers import app_exists
 
@@ -214,6 +218,44 @@ def _check_apps(messages: dict[str, dict[str, Any]]) -> None:
             raise UnknownApp(f"messages.{channel}.app_id: not {article} {platform.label} app")
 
 
+_TEMPLATE_FIELDS = ("subject", "body", "plaintext_body", "preheader", "should_inline_css")
+
+
+def _apply_email_template(messages: dict[str, dict[str, Any]]) -> None:
+    """Fill the email object's omitted fields from its `email_template_id` (spec §4)."""
+    email = messages.get("email")
+    if not email or not email.get("email_template_id"):
+        return
+    template = email_template_get(email["email_template_id"])
+    if template is None:
+        raise UnknownEmailTemplate("messages.email.email_template_id: no such email template")
+    for name in _TEMPLATE_FIELDS:
+        value = getattr(template, name)
+        if name not in email and value not in (None, ""):
+            email[name] = value
+
+
+def _expand_content_blocks(messages: dict[str, dict[str, Any]]) -> None:
+    """Replace `{{content_blocks.${name}}}` in every message by the block, once per send."""
+    for channel, message in messages.items():
+        try:
+            messages[channel] = liquid.expand_content_blocks(
+                message, lookup=active_block_contents, field_path=f"messages.{channel}"
+            )
+        except liquid.LiquidTemplateError as exc:
+            raise InvalidTemplate(str(exc)) from None
+
+
+def _check_subscription_groups(messages: dict[str, dict[str, Any]]) -> None:
+    """An SMS message's `subscription_group_id` must name a registered SMS group."""
+    sms = messages.get(Channel.SMS)
+    if not sms or not sms.get("subscription_group_id"):
+        return
+    problem = subscription_group_problem(str(sms["subscription_group_id"]), channel="sms")
+    if problem:
+        raise UnknownSubscriptionGroup(f"messages.sms.subscription_group_id: {problem}")
+
+
 def _check_liquid(messages: dict[str, dict[str, Any]]) -> None:
     for channel, message in messages.items():
         try:
@@ -284,6 +326,9 @@ def send_plan_build(*, body: SendBody) -> SendPlan:
     )
     _resolve_campaign(body, messages, plan)
     _check_apps(messages)
+    _check_subscription_groups(messages)
+    _apply_email_template(messages)
+    _expand_content_blocks(messages)
     _check_liquid(messages)
     if body.segment_id is not None and segment_profile_ids(segment_id=body.segment_id) is None:
         raise UnknownSegment(f"segment_id: no segment {body.segment_id!r}")

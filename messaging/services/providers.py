@@ -9,10 +9,12 @@ are built by messaging.delivery.registry.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +24,16 @@ from analytics.services import engagement_record
 from campaigns.models import Channel
 from messaging.channels.webpush import generate_vapid_keys, vapid_public_key
 from messaging.crypto import decrypt_json, encrypt_json
-from messaging.models import App, ChannelConfig, Delivery, Profile, Provider, PushToken
+from messaging.models import (
+    App,
+    ChannelConfig,
+    Delivery,
+    Profile,
+    Provider,
+    PushToken,
+    SubscriptionGroup,
+)
+from messaging.phones import phone_normalize
 from messaging.services.delivery_events import delivery_events_record
 
 log = logging.getLogger(__name__)
@@ -259,3 +270,29 @@ def sms_inbound_record(
             )
         return profiles
 
+
+
+# --- Subscription groups ----------------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def subscription_group_create(
+    *, name: str, channel: str, sender_numbers: list[str] | None = None
+) -> SubscriptionGroup:
+    """Register a group; an SMS group needs at least one E.164 sender number."""
+    numbers = [phone_normalize(n) for n in sender_numbers or [] if n.strip()]
+    if channel == SubscriptionGroup.Channel.SMS:
+        if not numbers:
+            raise ValidationError({"sender_numbers": "an SMS group needs a sender number"})
+        bad = [n for n in numbers if not _E164.match(n)]
+        if bad:
+            raise ValidationError({"sender_numbers": f"not an E.164 number: {bad[0]}"})
+    elif numbers:
+        raise ValidationError({"sender_numbers": "only SMS groups have sender numbers"})
+    with transaction.atomic():
+        group = SubscriptionGroup(name=name.strip(), channel=channel,
+                                  sender_numbers=list(dict.fromkeys(numbers)))
+        group.full_clean()
+        group.save()
+        return group
