@@ -34,6 +34,7 @@ _READ = [
     "messaging.view_dispatch",
     "messaging.view_delivery",
     "messaging.view_app",
+    "messaging.view_scheduledmessage",
 ]
 
 # Admin is not listed: it holds every permission there is (ADMIN_ALL).
@@ -55,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_profile",
         # Stopping a send that is going wrong (the dispatch page's Cancel).
         "messaging.change_dispatch",
+        # Moving or cancelling a scheduled message (a campaign's Scheduled tab).
+        "messaging.change_scheduledmessage",
     ],
     DEVELOPER: _READ + [
         "messaging.view_apikey",
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_channelconfig",
         # Cancelling a running send.
         "messaging.change_dispatch",
+        "messaging.change_scheduledmessage",
     ],
 }
 

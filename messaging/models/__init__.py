@@ -12,6 +12,7 @@ from .dispatch import (
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
+from .schedules import ScheduledMessage
 
 __all__ = [
     "ApiKey",
@@ -25,6 +26,7 @@ __all__ = [
     "Permission",
     "Profile",
     "PushToken",
+    "ScheduledMessage",
     "SendIdentifier",
     "SubscriptionState",
     "UserAlias",

@@ -11,6 +11,10 @@ class Permission(models.TextChoices):
 
     MESSAGES_SEND = "messages.send"
     SENDS_ID_CREATE = "sends.id.create"
+    MESSAGES_SCHEDULE_CREATE = "messages.schedule.create"
+    MESSAGES_SCHEDULE_UPDATE = "messages.schedule.update"
+    MESSAGES_SCHEDULE_DELETE = "messages.schedule.delete"
+    MESSAGES_SCHEDULE_BROADCASTS = "messages.schedule_broadcasts"
     USERS_TRACK = "users.track"
     USERS_ALIAS_NEW = "users.alias.new"
     USERS_IDENTIFY = "users.identify"
