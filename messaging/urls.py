@@ -1,7 +1,7 @@
 """Dashboard pages of messaging, one module per subject."""
 
 from .tracking import urls as tracking_urls
-from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
+from .views import api_keys, apps, audience, dispatches, ops, schedules, sms_webhooks
 
 app_name = "messaging"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     *audience.urlpatterns,
     *api_keys.urlpatterns,
     *dispatches.urlpatterns,
+    *schedules.urlpatterns,
     *apps.urlpatterns,
     *sms_webhooks.urlpatterns,
     *ops.urlpatterns,
