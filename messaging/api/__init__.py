@@ -1,3 +1,12 @@
 """REST endpoints of messaging, one module per subject (registered with config.api.endpoint)."""
 
-from . import content_cards, email, engagement, schedules, sends, subscriptions, users  # noqa: F401
+from . import (  # noqa: F401
+    content_cards,
+    email,
+    engagement,
+    schedules,
+    sends,
+    subscriptions,
+    triggers,
+    users,
+)

@@ -40,6 +40,13 @@ def audience_queryset(dispatch: Dispatch) -> QuerySet[Profile]:
         members = segment_profile_ids(segment_id=segment_id)
         # A segment deleted since the request was accepted: nobody is left to message.
         profiles = profiles.filter(pk__in=members) if members is not None else profiles.none()
+    if audience.get("exclude_global_control"):
+        # An API-triggered campaign honours the global control group (an API campaign never).
+        profiles = profiles.filter(in_global_control_group=False)
+    buckets = audience.get("random_buckets")
+    if buckets is not None:
+        # One variant group of an A/B split: profiles with lo <= random_bucket < hi.
+        profiles = profiles.filter(random_bucket__gte=buckets[0], random_bucket__lt=buckets[1])
     zones = audience.get("time_zones")
     if zones is not None:
         # One wave of a local-time schedule: the profiles of the zones now due.

@@ -19,12 +19,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.api import DomainError
+
 from ..delivery.paging import audience_queryset
 from ..errors import InvalidSchedule, ScheduleNotPending, UnknownSchedule
 from ..models import ApiKey, Dispatch, ScheduledMessage, SendIdentifier
 from ..schemas.messages import SendBody
 from ..schemas.schedules import Schedule
+from ..schemas.triggers import TriggerSendBody
 from ..services.dispatch import SendPlan, dispatch_create, send_plan_build
+from ..services.triggers import trigger_plans_build
 from . import times
 
 log = logging.getLogger(__name__)
@@ -135,6 +139,45 @@ def schedule_create(
     return row, answer
 
 
+def trigger_schedule_create(
+    *, api_key: ApiKey | None, body: TriggerSendBody, schedule: Schedule
+) -> tuple[ScheduledMessage, dict[str, Any]]:
+    """Check an API-triggered send and its time, store it. The content is read when it
+    fires (the campaign's content as it is then); the checks run again then."""
+    timing = schedule_timing(schedule=schedule)
+    plans = trigger_plans_build(body=body)
+    row = ScheduledMessage(
+        kind=ScheduledMessage.Kind.TRIGGER,
+        api_key=api_key,
+        campaign=plans[0].campaign,
+        request=body.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"schedule", "api_key"}
+        ),
+        plan={"messages": plans[0].messages},
+        time=timing["time"],
+        send_at=timing["send_at"],
+        in_local_time=timing["in_local_time"],
+        at_optimal_time=timing["at_optimal_time"],
+        warnings=plans[0].warnings + timing["warnings"],
+    )
+    row.full_clean(exclude=["api_key", "campaign"])
+    row.save()
+    answer: dict[str, Any] = {
+        "dispatch_id": row.dispatch_id, "schedule_id": str(row.schedule_id), "message": "success",
+    }
+    if row.warnings:
+        answer["errors"] = row.warnings
+    return row, answer
+
+
+def trigger_schedule_get(*, campaign_id: str, schedule_id: str) -> ScheduledMessage:
+    """A scheduled trigger of this campaign (UnknownSchedule for another campaign's)."""
+    row = schedule_get(schedule_id, kind=ScheduledMessage.Kind.TRIGGER)
+    if row.campaign is None or str(row.campaign.api_id) != str(campaign_id).strip().lower():
+        raise UnknownSchedule(f"schedule_id: no scheduled message {schedule_id!r} of this campaign")
+    return row
+
+
 def schedule_get(schedule_id: str, *, kind: str | None = None) -> ScheduledMessage:
     """The schedule with this public id (UnknownSchedule when none)."""
     try:
@@ -231,18 +274,26 @@ def _fire_problem(row: ScheduledMessage) -> str:
     return ""
 
 
-def _dispatch(row: ScheduledMessage, *, audience: dict[str, Any], dispatch_id: str) -> Dispatch:
+def _plans(row: ScheduledMessage) -> list[SendPlan]:
+    """What the schedule sends: its stored plan, or (API-triggered) the campaign's content
+    now, for the stored request (a DomainError when that is no longer sendable)."""
+    if row.kind == ScheduledMessage.Kind.TRIGGER:
+        return trigger_plans_build(body=TriggerSendBody.model_validate(row.request))
     stored = row.plan or {}
-    plan = SendPlan(
+    return [SendPlan(
         messages=stored.get("messages") or {},
-        audience=audience,
+        audience=dict(stored.get("audience") or {}),
         recipient_subscription_state=stored.get("recipient_subscription_state", "subscribed"),
         campaign=row.campaign,
         send_id=stored.get("send_id") or "",
-        dispatch_id=dispatch_id,
-    )
-    dispatch, _ = dispatch_create(api_key=row.api_key, plan=plan)
-    return dispatch
+    )]
+
+
+def _fail(row: ScheduledMessage, problem: str, now: datetime) -> int:
+    row.status, row.error, row.fired_at = ScheduledMessage.Status.FAILED, problem, now
+    row.save(update_fields=["status", "error", "fired_at", "updated_at"])
+    log.warning("schedule %s not sent: %s", row.schedule_id, problem)
+    return 0
 
 
 def schedule_fire(*, pk: int, now: datetime | None = None) -> int:
@@ -262,33 +313,34 @@ def schedule_fire(*, pk: int, now: datetime | None = None) -> int:
             return 0
         problem = _fire_problem(row)
         if problem:
-            row.status, row.error, row.fired_at = ScheduledMessage.Status.FAILED, problem, now
-            row.save(update_fields=["status", "error", "fired_at", "updated_at"])
-            log.warning("schedule %s not sent: %s", row.schedule_id, problem)
-            return 0
-        audience = dict((row.plan or {}).get("audience") or {})
-        written = 0
-        if not row.is_local:
-            dispatch = _dispatch(row, audience=audience, dispatch_id=row.dispatch_id)
-            row.dispatch_ids = [dispatch.dispatch_id]
-            row.status = ScheduledMessage.Status.SENT
-            written = 1
-        else:
+            return _fail(row, problem, now)
+        try:
+            plans = _plans(row)
+        except DomainError as exc:
+            return _fail(row, "; ".join(exc.errors) or type(exc).__name__, now)
+        wave = None
+        if row.is_local:
             wall = _wall(row)
             due = times.zones_due(wall, now=now, sent=row.zones_sent)
-            wave = {**audience, "time_zones": {
-                "zones": due, "unknown": times.default_zone() in due,
-            }}
-            # A wave nobody is in (most zones, for a few listed users) writes no dispatch.
-            if audience_queryset(Dispatch(audience=wave)).exists():
-                first = not row.dispatch_ids
-                dispatch = _dispatch(
-                    row, audience=wave, dispatch_id=row.dispatch_id if first else ""
-                )
-                row.dispatch_ids = [*row.dispatch_ids, dispatch.dispatch_id]
-                written = 1
-            row.zones_sent = [*row.zones_sent, *due]
-            following = times.first_instant(wall, sent=row.zones_sent)
+            wave = {"zones": due, "unknown": times.default_zone() in due}
+        written = 0
+        for plan in plans:
+            if wave is not None:
+                plan.audience = {**plan.audience, "time_zones": wave}
+            # A wave or a variant group nobody is in writes no dispatch.
+            if (wave is not None or len(plans) > 1) and not audience_queryset(
+                Dispatch(audience=plan.audience)
+            ).exists():
+                continue
+            plan.dispatch_id = "" if row.dispatch_ids else row.dispatch_id
+            dispatch, _ = dispatch_create(api_key=row.api_key, plan=plan)
+            row.dispatch_ids = [*row.dispatch_ids, dispatch.dispatch_id]
+            written += 1
+        if wave is None:
+            row.status = ScheduledMessage.Status.SENT
+        else:
+            row.zones_sent = [*row.zones_sent, *wave["zones"]]
+            following = times.first_instant(_wall(row), sent=row.zones_sent)
             if following is None:
                 row.status = ScheduledMessage.Status.SENT
             else:

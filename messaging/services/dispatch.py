@@ -160,6 +160,11 @@ def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan:
             raise InvalidSendId("send_id: needs campaign_id")
         return
     campaign = sendable_campaign(body.campaign_id, with_variations=True)
+    if campaign.is_api_triggered:
+        # Its content is the dashboard's: never sent with content from a request.
+        raise UnknownCampaign(
+            "campaign_id: an API-triggered campaign (send it with /campaigns/trigger/send)"
+        )
     plan.campaign = campaign
 
     variations = {str(v.api_id): v for v in campaign.variations.all()}
