@@ -122,3 +122,8 @@ def test_the_type_chooser_creates_an_api_triggered_campaign(marketer_client):
     detail = marketer_client.get(campaign.get_absolute_url()).content.decode()
     assert "API-triggered campaign" in detail and _url(campaign) in detail
     assert "/campaigns/trigger/send" in detail and "/messages/send" not in detail
+
+
+def test_the_campaign_list_marks_api_triggered_campaigns(marketer_client, triggered, campaign):
+    page = marketer_client.get(reverse("campaigns:list")).content.decode()
+    assert page.count(">API-triggered</span>") == 1
