@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ def test_schedule_create_update_delete_and_scheduled_broadcasts(braze_node, api_
         HERALD_LOCAL_TIME="2099-06-01T09:00:00",
         HERALD_END_TIME=(now + timedelta(days=1)).isoformat(),
     )
+    print(json.dumps(answer, indent=1))  # every client call's answer, shown with -s
     create = answer["create"]
     assert create["message"] == "success"
     assert re.fullmatch(r"[0-9a-f]{32}", create["dispatch_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -43,6 +44,7 @@ def test_trigger_send_and_trigger_schedules(braze_node, api_key):
         HERALD_TIME=(now + timedelta(hours=1)).isoformat(),
         HERALD_NEW_TIME=(now + timedelta(hours=2)).isoformat(),
     )
+    print(json.dumps(answer, indent=1))  # every client call's answer, shown with -s
     assert answer["send"]["message"] == "success"
     assert Dispatch.objects.get().dispatch_id == answer["send"]["dispatch_id"]
     subjects = dict(Delivery.objects.values_list("profile__external_id", "rendered__subject"))
