@@ -38,6 +38,7 @@ _READ = [
     "assets.view_contentblock",
     "assets.view_mediaasset",
     "messaging.view_subscriptiongroup",
+    "messaging.view_scheduledmessage",
 ]
 
 # Admin is not listed: it holds every permission there is (ADMIN_ALL).
@@ -66,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "assets.change_contentblock",
         "assets.add_mediaasset",
         "assets.delete_mediaasset",
+        # Moving or cancelling a scheduled message (a campaign's Scheduled tab).
+        "messaging.change_scheduledmessage",
     ],
     DEVELOPER: _READ + [
         "messaging.view_apikey",
@@ -80,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.change_subscriptiongroup",
         # Cancelling a running send.
         "messaging.change_dispatch",
+        "messaging.change_scheduledmessage",
     ],
 }
 

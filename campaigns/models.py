@@ -64,12 +64,20 @@ class Campaign(models.Model):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
+    class Kind(models.TextChoices):
+        # Content in each request (/messages/send): the dashboard mints IDs and reports.
+        API = "api", "API campaign"
+        # Content written here, per variant; the API only triggers it (/campaigns/trigger/send).
+        API_TRIGGERED = "api_triggered", "API-triggered campaign"
+
     # The public `campaign_id`: random, never reused, never changed once minted.
     api_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="campaigns")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Chosen at creation and never changed: the two kinds are never blurred.
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.API, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -102,6 +110,10 @@ class Campaign(models.Model):
     def is_archived(self) -> bool:
         return self.status == self.Status.ARCHIVED
 
+    @property
+    def is_api_triggered(self) -> bool:
+        return self.kind == self.Kind.API_TRIGGERED
+
 
 class MessageVariation(models.Model):
     """One message of an API campaign: a channel, and a variant name for A/B tests."""
@@ -112,6 +124,10 @@ class MessageVariation(models.Model):
     channel = models.CharField(max_length=32, choices=Channel.choices)
     name = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
+    # An API-triggered campaign's message for this variant, as a message object of
+    # /messages/send (Braze's field names; checked by messaging, which renders it). Empty
+    # for an API campaign, whose content comes in each request.
+    content = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When messaging first created deliveries of it (campaigns.services.variations_sent).
     # A variation that has been sent can be renamed but not removed.

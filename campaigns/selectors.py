@@ -76,7 +76,7 @@ def campaign_by_public_id(value: str | uuid.UUID | None) -> Campaign | None:
 
 
 # What a send reads of a campaign and its messages; anything else loads if touched.
-_SEND_CAMPAIGN_FIELDS = ("id", "api_id", "name", "status")
+_SEND_CAMPAIGN_FIELDS = ("id", "api_id", "name", "status", "kind")
 _SEND_VARIATION_FIELDS = ("id", "api_id", "campaign_id", "channel", "name")
 
 

@@ -96,9 +96,23 @@ def send_request_body(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def trigger_request_body(campaign: Campaign) -> dict[str, Any]:
+    """An API-triggered campaign's request: no content, only who and the trigger data."""
+    return {
+        "campaign_id": campaign.campaign_id,
+        "trigger_properties": {"order_number": "A-1001"},
+        "recipients": [{"external_user_id": "user-123"}],
+    }
+
+
 def send_request_curl(campaign: Campaign, base_url: str) -> str:
-    url = base_url.rstrip("/") + "/messages/send"
-    body = json.dumps(send_request_body(campaign), indent=2, ensure_ascii=False)
+    if campaign.is_api_triggered:
+        url = base_url.rstrip("/") + "/campaigns/trigger/send"
+        request_body = trigger_request_body(campaign)
+    else:
+        url = base_url.rstrip("/") + "/messages/send"
+        request_body = send_request_body(campaign)
+    body = json.dumps(request_body, indent=2, ensure_ascii=False)
     return "\n".join(
         [
             f"curl -X POST {shlex.quote(url)} \\",

@@ -134,8 +134,10 @@ def campaign_create(
     messages: Sequence[MessageSpec] = (),
     conversions: Sequence[ConversionSpec] = (),
     by: AbstractBaseUser | None,
+    kind: str = Campaign.Kind.API,
 ) -> Campaign:
     campaign = Campaign(
+        kind=kind,
         name=name,
         description=description,
         created_by=by,
@@ -147,7 +149,8 @@ def campaign_create(
     _save_contents(campaign=campaign, tags=tags, messages=messages, conversions=conversions)
     audit_record(
         action="campaign.created", actor=by, target=campaign, target_id=str(campaign.api_id),
-        changes={"name": name, "messages": len(messages), "conversions": len(conversions)},
+        changes={"name": name, "kind": kind, "messages": len(messages),
+                 "conversions": len(conversions)},
     )
     return campaign
 
@@ -222,7 +225,7 @@ def campaign_unarchive(*, campaign: Campaign, by: AbstractBaseUser | None) -> Ca
 def campaign_duplicate(*, campaign: Campaign, by: AbstractBaseUser | None) -> Campaign:
     """A new campaign with the same setup and freshly minted IDs (results are not copied)."""
     name = f"Copy of {campaign.name}"[: Campaign._meta.get_field("name").max_length]
-    return campaign_create(
+    copy = campaign_create(
         name=name,
         description=campaign.description,
         tags=[tag.name for tag in campaign.tags.all()],
@@ -237,7 +240,15 @@ def campaign_duplicate(*, campaign: Campaign, by: AbstractBaseUser | None) -> Ca
             for event in campaign.conversion_events.all()
         ],
         by=by,
+        kind=campaign.kind,
     )
+    # An API-triggered campaign's content comes along, variant by variant.
+    originals = list(campaign.variations.all())
+    for original, new in zip(originals, copy.variations.all(), strict=False):
+        if original.content:
+            new.content = original.content
+            new.save(update_fields=["content"])
+    return copy
 
 
 @transaction.atomic

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_type_choice, name="create"),
     path("new/api/", views.campaign_create, name="create-api"),
+    path("new/api-triggered/", views.campaign_create_triggered, name="create-api-triggered"),
     path("<uuid:campaign_id>/", include(campaign_urls)),
 ]

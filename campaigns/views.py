@@ -132,8 +132,10 @@ def _editor_context(
     locked: set[uuid.UUID],
     focus: str = "",
     form_token: str = "",
+    kind: str = Campaign.Kind.API,
 ) -> dict[str, Any]:
     return {
+        "kind": campaign.kind if campaign is not None else kind,
         "form_token": form_token,
         "nav": "messaging",
         "campaign": campaign,
@@ -150,7 +152,8 @@ def _editor_context(
 
 
 def _rerender_editor(
-    request: HtmxRequest, campaign: Campaign | None, locked: set[uuid.UUID]
+    request: HtmxRequest, campaign: Campaign | None, locked: set[uuid.UUID],
+    kind: str = Campaign.Kind.API,
 ) -> HttpResponse | None:
     """Handle an add/remove button: rebuild the forms from the posted values, save nothing.
 
@@ -196,6 +199,7 @@ def _rerender_editor(
         focus=focus,
         # Adding a row without JavaScript re-renders the page: it stays the same form.
         form_token=post.get(FORM_TOKEN_FIELD, "") if campaign is None else "",
+        kind=kind,
     )
     template = "campaigns/campaign_form.html"
     if request.htmx:
@@ -218,11 +222,13 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpResponse:
+def _campaign_editor(
+    request: HtmxRequest, campaign: Campaign | None, kind: str = Campaign.Kind.API
+) -> HttpResponse:
     locked = selectors.variation_ids_with_sends(campaign=campaign) if campaign else set()
     token = ""
     if request.method == "POST":
-        rerendered = _rerender_editor(request, campaign, locked)
+        rerendered = _rerender_editor(request, campaign, locked, kind)
         if rerendered is not None:
             return rerendered
         token = request.POST.get(FORM_TOKEN_FIELD, "") if campaign is None else ""
@@ -239,11 +245,15 @@ def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpRes
         valid = all([form.is_valid(), message_formset.is_valid(), conversion_formset.is_valid()])
         if valid:
             if token:
-                saved = _create_once(request, token, form, message_formset, conversion_formset)
+                saved = _create_once(
+                    request, token, form, message_formset, conversion_formset, kind=kind
+                )
                 if isinstance(saved, HttpResponse):
                     return saved
             else:
-                saved = _save(request, campaign, form, message_formset, conversion_formset)
+                saved = _save(
+                    request, campaign, form, message_formset, conversion_formset, kind=kind
+                )
             if saved is not None:
                 notices.success(request, "Campaign saved." if campaign else "Campaign created.")
                 url = saved.get_absolute_url()
@@ -265,13 +275,15 @@ def _campaign_editor(request: HtmxRequest, campaign: Campaign | None) -> HttpRes
         conversion_formset=conversion_formset,
         locked=locked,
         form_token=token,
+        kind=kind,
     )
     # Errors answer 200 too: htmx 2 does not swap 4xx bodies by default (STYLE.md §4).
     return render(request, "campaigns/campaign_form.html", context)
 
 
 def _save(
-    request: HttpRequest, campaign: Campaign | None, form, message_formset, conversion_formset
+    request: HttpRequest, campaign: Campaign | None, form, message_formset, conversion_formset,
+    kind: str = Campaign.Kind.API,
 ) -> Campaign | None:
     """Save through the services; a rule broken at save time becomes a form error, not a 500."""
     fields = {
@@ -284,7 +296,7 @@ def _save(
     }
     try:
         if campaign is None:
-            return services.campaign_create(**fields)
+            return services.campaign_create(**fields, kind=kind)
         return services.campaign_update(campaign=campaign, **fields)
     except ValidationError as error:
         # NOTE: the formsets were validated already; a rule only the database state can decide
@@ -294,14 +306,15 @@ def _save(
 
 
 def _create_once(
-    request: HtmxRequest, token: str, form, message_formset, conversion_formset
+    request: HtmxRequest, token: str, form, message_formset, conversion_formset,
+    kind: str = Campaign.Kind.API,
 ) -> Campaign | HttpResponse | None:
     """Create the campaign unless another post of the same form got there first."""
     key = form_token_claim_key(request.session, token)
     # cache.add is the atomic step: of two posts racing, exactly one gets the claim.
     if not cache.add(key, "", TOKEN_TTL):
         return _already_created(request, token)
-    saved = _save(request, None, form, message_formset, conversion_formset)
+    saved = _save(request, None, form, message_formset, conversion_formset, kind=kind)
     if saved is None:
         cache.delete(key)  # nothing was saved: the corrected form may be sent again
         return None
@@ -336,6 +349,13 @@ def _already_created(request: HtmxRequest, token: str, wait: float = 10.0) -> Ht
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HtmxRequest) -> HttpResponse:
     return _campaign_editor(request, None)
+
+
+@permission_required("campaigns.add_campaign")
+@require_http_methods(["GET", "POST"])
+def campaign_create_triggered(request: HtmxRequest) -> HttpResponse:
+    """Messaging › Create campaign › API-triggered campaign: the same page, another kind."""
+    return _campaign_editor(request, None, kind=Campaign.Kind.API_TRIGGERED)
 
 
 @permission_required("campaigns.change_campaign")

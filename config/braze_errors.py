@@ -33,6 +33,7 @@ from messaging.errors import (
     TooManyRecipients,
     UnknownApp,
     UnknownEngagementTarget,
+    UnknownSchedule,
     UnknownSendId,
     UnknownSubscriptionGroup,
 )
@@ -70,6 +71,8 @@ BRAZE_ERRORS = {
     ApplePushTooLong: Answer(400, "Apple Push Length Exceeded"),
     AndroidPushTooLong: Answer(400, "Android Push Length Exceeded"),
     QuotaExceeded: Answer(429, "Rate Limited"),
+    # messaging: scheduled sends (InvalidSchedule, ScheduleNotPending: as InvalidSend)
+    UnknownSchedule: Answer(404, "Not Found"),
     # messaging: engagement and idempotency (Herald's own, beyond Braze)
     UnknownEngagementTarget: Answer(400, None),  # the one error itself, or "Bad Request"
     IdempotencyKeyReused: Answer(422, "Idempotency-Key reused with a different request body"),

@@ -14,7 +14,7 @@ app = Celery("herald")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Tasks outside an app's top-level tasks.py (autodiscovery only looks there).
-app.autodiscover_tasks(["messaging.tracking"])
+app.autodiscover_tasks(["messaging.tracking", "messaging.scheduling"])
 
 # Every periodic task of Herald, in one place.
 app.conf.beat_schedule = {
@@ -26,6 +26,14 @@ app.conf.beat_schedule = {
     "dispatch-sweep": {
         "task": "messaging.tasks.dispatch_sweep_task",
         "schedule": 60.0,
+        "options": {"queue": "sweeper"},
+    },
+    # Every 15 seconds, on the sweeper's queue: scheduled sends whose time has come become
+    # dispatches (messaging.scheduling), so one fires within a minute of its time even when
+    # a worker restarts in between; a local-time one fires zone by zone.
+    "schedules-fire": {
+        "task": "messaging.scheduling.tasks.schedules_fire_task",
+        "schedule": 15.0,
         "options": {"queue": "sweeper"},
     },
     # Opens and clicks wait as raw hits until folded into the rollups. Each hit queues a

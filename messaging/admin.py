@@ -22,6 +22,7 @@ from .models import (
     IdempotencyRecord,
     Profile,
     PushToken,
+    ScheduledMessage,
     SdkKey,
     SendIdentifier,
     SubscriptionGroup,
@@ -163,6 +164,18 @@ class DispatchAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "api_key")
     raw_id_fields = ("campaign", "api_key")
     readonly_fields = ("dispatch_id", "created_at", "started_at", "finished_at")
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(admin.ModelAdmin):
+    list_display = ("schedule_id", "kind", "campaign", "status", "send_at", "in_local_time",
+                    "created_at")
+    list_filter = ("status", "kind", "in_local_time")
+    search_fields = ("schedule_id", "dispatch_id", "campaign__name")
+    list_select_related = ("campaign",)
+    raw_id_fields = ("campaign", "api_key", "cancelled_by")
+    readonly_fields = ("schedule_id", "dispatch_id", "created_at", "updated_at", "fired_at",
+                       "cancelled_at")
 
 
 @admin.register(DispatchShard)

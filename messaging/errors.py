@@ -73,3 +73,18 @@ class UnknownEngagementTarget(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     """An Idempotency-Key comes back within its lifetime with another request body."""
+
+
+# --- scheduled sends ------------------------------------------------------------------------
+
+
+class InvalidSchedule(InvalidSend):
+    """A schedule's time cannot be used: an offset with local delivery, a time passed."""
+
+
+class ScheduleNotPending(InvalidSend):
+    """The scheduled message was already sent or cancelled: it can no longer change."""
+
+
+class UnknownSchedule(DomainError):
+    """No scheduled message has this `schedule_id`."""

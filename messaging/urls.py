@@ -9,8 +9,10 @@ from .views import (
     audience,
     dispatches,
     ops,
+    schedules,
     sms_webhooks,
     subscription_groups,
+    trigger_content,
 )
 
 app_name = "messaging"
@@ -19,6 +21,8 @@ urlpatterns = [
     *audience.urlpatterns,
     *api_keys.urlpatterns,
     *dispatches.urlpatterns,
+    *schedules.urlpatterns,
+    *trigger_content.urlpatterns,
     *apps.urlpatterns,
     *sdk_views.urlpatterns,
     *sdk_assets.urlpatterns,

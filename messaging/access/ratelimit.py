@@ -38,6 +38,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "default": Limit(250_000, 3600),
     "messages.send": Limit(250_000, 3600),
     "messages.send.broadcast": Limit(250, 60),
+    # /messages/schedule/create|update|delete and /messages/scheduled_broadcasts share one.
+    "messages.schedule": Limit(250_000, 3600),
     "users.track": Limit(3_000, 3),
     "users.profiles": Limit(20_000, 60),
     "users.export.ids": Limit(250, 60),

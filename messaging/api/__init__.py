@@ -5,8 +5,10 @@ from . import (  # noqa: F401
     content_cards,
     email,
     engagement,
+    schedules,
     sends,
     subscriptions,
     templates,
+    triggers,
     users,
 )

@@ -17,6 +17,7 @@ from analytics.selectors import segment_profile_ids
 
 from ..audience import audience_matches, audience_needs_python, audience_q
 from ..models import Dispatch, Profile, UserAlias
+from ..scheduling.times import time_zone_q
 
 BATCH_SIZE = 1000
 
@@ -39,6 +40,17 @@ def audience_queryset(dispatch: Dispatch) -> QuerySet[Profile]:
         members = segment_profile_ids(segment_id=segment_id)
         # A segment deleted since the request was accepted: nobody is left to message.
         profiles = profiles.filter(pk__in=members) if members is not None else profiles.none()
+    if audience.get("exclude_global_control"):
+        # An API-triggered campaign honours the global control group (an API campaign never).
+        profiles = profiles.filter(in_global_control_group=False)
+    buckets = audience.get("random_buckets")
+    if buckets is not None:
+        # One variant group of an A/B split: profiles with lo <= random_bucket < hi.
+        profiles = profiles.filter(random_bucket__gte=buckets[0], random_bucket__lt=buckets[1])
+    zones = audience.get("time_zones")
+    if zones is not None:
+        # One wave of a local-time schedule: the profiles of the zones now due.
+        profiles = profiles.filter(time_zone_q(zones))
     tree = audience.get("filter")
     if tree:
         # Connected Audience: the database filters (a superset when some leaf is a regex or

@@ -39,6 +39,12 @@ def subscription_groups(profile: Profile) -> dict[str, str]:
     return groups
 
 
+def trigger_properties(profile: Profile, *, dispatch: Dispatch) -> dict[str, Any]:
+    audience = dispatch.audience or {}
+    own = (audience.get("recipient_trigger_properties") or {}).get(str(profile.pk)) or {}
+    return {**(audience.get("trigger_properties") or {}), **own}
+
+
 def profile_context(
     profile: Profile, *, dispatch: Dispatch, variation: MessageVariation | None
 ) -> dict[str, Any]:
@@ -73,6 +79,9 @@ def profile_context(
             "message_name": variation.name if variation else "",
             "message_api_id": variation.message_variation_id if variation else "",
         },
+        # {{api_trigger_properties.${name}}}: an API-triggered send's data, the request's
+        # overridden by the recipient's own (spec §3.3); empty for other sends.
+        "api_trigger_properties": trigger_properties(profile, dispatch=dispatch),
         # {{subscribed_state.${email_global}}} and {{subscribed_state.${<group id>}}} (spec §6).
         "subscribed_state": {
             **subscription_groups(profile),

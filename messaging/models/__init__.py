@@ -13,6 +13,7 @@ from .groups import SubscriptionGroup
 from .keys import ApiKey, Permission
 from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
+from .schedules import ScheduledMessage
 from .sdk import SdkKey
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Profile",
     "SdkKey",
     "PushToken",
+    "ScheduledMessage",
     "SendIdentifier",
     "SubscriptionGroup",
     "SubscriptionState",

@@ -82,6 +82,8 @@ class SendPlan:
     send_id: str = ""
     generate_send_id: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Issued ahead of time (a scheduled send answers it when scheduled); else a new one.
+    dispatch_id: str = ""
 
 
 def _json_size(value: Any) -> int:
@@ -163,6 +165,11 @@ def _resolve_campaign(body: SendBody, messages: dict[str, dict[str, Any]], plan:
         return
     found = campaign_with_variations(body.campaign_id)
     campaign = _sendable(found[0] if found else None, body.campaign_id)
+    if campaign.is_api_triggered:
+        # Its content is the dashboard's: never sent with content from a request.
+        raise UnknownCampaign(
+            "campaign_id: an API-triggered campaign (send it with /campaigns/trigger/send)"
+        )
     plan.campaign = campaign
 
     variations = {str(v.api_id): v for v in found[1]}
@@ -371,7 +378,7 @@ def _enqueue(dispatch_pk: int) -> None:
             log.warning("could not mark dispatch %s for the sweeper", dispatch_pk)
 
 
-def dispatch_create(*, api_key: ApiKey, plan: SendPlan) -> tuple[Dispatch, dict[str, Any]]:
+def dispatch_create(*, api_key: ApiKey | None, plan: SendPlan) -> tuple[Dispatch, dict[str, Any]]:
     """Write the Dispatch and return it with its answer; deliver after commit.
 
     Delivery is enqueued with `transaction.on_commit`: when the caller runs this inside its
@@ -386,6 +393,7 @@ def dispatch_create(*, api_key: ApiKey, plan: SendPlan) -> tuple[Dispatch, dict[
             send_id = "broadcast-" + secrets.token_hex(8)
             SendIdentifier.objects.create(campaign=plan.campaign, send_id=send_id, generated=True)
         dispatch = Dispatch(
+            **({"dispatch_id": plan.dispatch_id} if plan.dispatch_id else {}),
             api_key=api_key,
             campaign=plan.campaign,
             send_id=send_id,
