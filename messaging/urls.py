@@ -1,7 +1,7 @@
 """Dashboard pages of messaging, one module per subject."""
 
 from .tracking import urls as tracking_urls
-from .views import api_keys, apps, audience, dispatches, ops, sms_webhooks
+from .views import api_keys, apps, audience, dispatches, exports, ops, sms_webhooks
 
 app_name = "messaging"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     *dispatches.urlpatterns,
     *apps.urlpatterns,
     *sms_webhooks.urlpatterns,
+    *exports.urlpatterns,
     *ops.urlpatterns,
     *tracking_urls.urlpatterns,
 ]

@@ -9,8 +9,17 @@ from .dispatch import (
     IdempotencyRecord,
     SendIdentifier,
 )
+from .exports import UserExport
 from .keys import ApiKey, Permission
-from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
+from .profiles import (
+    DeprecatedExternalId,
+    EmailSubscriptionState,
+    EmailSuppression,
+    Profile,
+    PushToken,
+    SubscriptionState,
+    UserAlias,
+)
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
 
 __all__ = [
@@ -19,8 +28,10 @@ __all__ = [
     "ContentCard",
     "Delivery",
     "Dispatch",
+    "DeprecatedExternalId",
     "DispatchShard",
     "EmailSubscriptionState",
+    "EmailSuppression",
     "IdempotencyRecord",
     "Permission",
     "Profile",
@@ -28,4 +39,5 @@ __all__ = [
     "SendIdentifier",
     "SubscriptionState",
     "UserAlias",
+    "UserExport",
 ]
