@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Conversion, DailyRollup, EngagementEvent, Segment
+from .models import ActivityRollup, Conversion, DailyRollup, EngagementEvent, Segment
 
 
 @admin.register(EngagementEvent)
@@ -37,3 +37,10 @@ class SegmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "segment_id"]
     raw_id_fields = ["source_campaign", "source_variation", "created_by"]
     readonly_fields = ["segment_id", "size", "created_at", "updated_at"]
+
+
+@admin.register(ActivityRollup)
+class ActivityRollupAdmin(admin.ModelAdmin):
+    list_display = ("day", "kind", "app_id", "name", "count", "quantity", "revenue")
+    list_filter = ("kind",)
+    search_fields = ("name", "app_id")

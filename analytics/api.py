@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from campaigns.api import MAX_PAGE, PAGE_SIZE, exported_campaign
 from config.api import ApiError, api_response, endpoint
-from config.api.times import ApiTime, iso_utc
+from config.api.times import iso_utc
 from config.api.validation import NoNul
 
 from . import selectors
-
-INVALID_SEGMENT = "segment_id must be a string of the segment api identifier"
-
-
-class _Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-# A date or a date and time, as the document has always said; both read as ApiTime does.
-_DayOrTime = Annotated[ApiTime, WithJsonSchema(
-    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
-)]
+from .api_query import INVALID_SEGMENT, _DayOrTime, _end_day, _Query
 
 
 class DataSeriesQuery(_Query):
@@ -63,18 +50,6 @@ class SegmentSummary(BaseModel):
 class SegmentListResponse(BaseModel):
     message: str
     segments: list[SegmentSummary]
-
-
-def _end_day(ending_at: datetime | date | None) -> date:
-    if ending_at is None:
-        return timezone.now().astimezone(UTC).date()
-    if isinstance(ending_at, datetime):
-        if timezone.is_naive(ending_at):
-            ending_at = ending_at.replace(tzinfo=UTC)
-        ending_at = ending_at.astimezone(UTC).date()
-    if ending_at.year < 1900:  # also keeps `ending_at - length` away from date.min
-        raise ApiError(400, "ending_at: must be after 1900", ["ending_at: out of range"])
-    return ending_at
 
 
 @endpoint("/campaigns/data_series", method="GET", permission="campaigns.data_series",
@@ -126,3 +101,4 @@ def segment_details(request: HttpRequest, query: SegmentDetailsQuery) -> JsonRes
         "text_description": f"{segment.size} profiles, {segment.get_source_display().lower()}",
         "tags": [], "teams": [],
     })
+

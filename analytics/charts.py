@@ -33,8 +33,12 @@ def _label(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
 
 
-def line_chart(*, start: date, series: list[tuple[str, list[float]]], title: str) -> SafeString:
-    """An accessible SVG: one polyline per named series of daily values from `start`."""
+def line_chart(*, start: date, series: list[tuple[str, list[float]]], title: str,
+               chart_id: str = "chart") -> SafeString:
+    """An accessible SVG: one polyline per named series of daily values from `start`.
+
+    `chart_id` names the title element (`<chart_id>-title`): one per chart of a page.
+    """
     days = max((len(values) for _, values in series), default=0)
     if days == 0:
         return mark_safe("")
@@ -49,8 +53,8 @@ def line_chart(*, start: date, series: list[tuple[str, list[float]]], title: str
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="chart-title">{escape(title)}</title>',
+        f'aria-labelledby="{chart_id}-title" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     for step in range(GRID_LINES + 1):  # horizontal grid with value labels
         value = top * step / GRID_LINES

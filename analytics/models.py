@@ -401,3 +401,59 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}:{self.profile_id}"
+
+
+class ActivityRollup(models.Model):
+    """What users did per day, across campaigns: the reporting endpoints read only these.
+
+    One row per (day, kind, app_id, name): custom events by name, purchases by product
+    (`quantity` and `revenue`), app sessions by app (`name` is ""). Updated in the same
+    transaction as the raw rows /users/track and /engagement/track record.
+    """
+
+    class Kind(models.TextChoices):
+        EVENT = "event", "Custom event"
+        PURCHASE = "purchase", "Purchase"
+        SESSION = "session", "Session"
+
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    app_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    count = models.BigIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind", "app_id", "name"],
+                                    name="one_activity_rollup_per_bucket")
+        ]
+        indexes = [models.Index(fields=["kind", "name", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name or self.app_id or '-'} {self.day}"
+
+
+ACTIVITY_ROLLUP_KEY = ["day", "kind", "app_id", "name"]
+ACTIVITY_ROLLUP_COUNTERS = ["count", "quantity", "revenue"]
+
+
+class ActiveDay(models.Model):
+    """A profile was active (a session, a custom event or a purchase) on a day, once.
+
+    Daily and monthly active users are distinct profiles counted over these rows.
+    """
+
+    profile = models.ForeignKey("messaging.Profile", on_delete=models.CASCADE, related_name="+",
+                                db_index=False)  # the unique constraint starts with it
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "day"], name="one_active_day_per_profile")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} {self.day}"

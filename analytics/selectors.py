@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -533,14 +534,23 @@ def _export_time(value: datetime) -> str:
 _RECEIVED_KINDS = ("sent", "open", "click", "direct_open")
 
 
-def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """`campaigns_received` of several profiles (spec §3b.4), newest first, in 3 queries.
+def conversion_label(position: int) -> str:
+    """The key of a conversion event in `multiple_converted`, as Braze's export labels it."""
+    letter = "ABCD"[position]
+    return f"Primary Conversion Event - {letter}" if position == 0 else (
+        f"Conversion Event - {letter}")
 
-    One entry per campaign: its last message sent to the profile (the variation is that
-    message's), whether the profile opened/clicked an email or opened a push of the
-    campaign, and whether it converted on the primary conversion event. Machine opens
-    (privacy proxies) are not engagement. Herald has no control groups: `in_control`
-    is always false.
+
+def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """`campaigns_received` of several profiles (spec §3b.4), newest first, in 4 queries.
+
+    One entry per variation received (a profile sent two variations of one campaign, on
+    two channels, has two entries): when it was last sent, whether the profile
+    opened/clicked that email or opened that push, whether it converted on the primary
+    conversion event (`converted`) and on each (`multiple_converted`, keyed by Braze's
+    labels). Machine opens (privacy proxies) are not engagement. Herald has no in-app
+    messages (`clicked_triggered_in_app_message` is always false) and no control groups
+    (`in_control` is always false).
     """
     # What each profile received and did per campaign, variation, channel and kind.
     rows = (EngagementEvent.objects
@@ -548,15 +558,15 @@ def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[st
                     campaign__isnull=False, variation__isnull=False)
             .values("profile_id", "campaign_id", "variation_id", "channel", "kind")
             .annotate(last=Max("occurred_at")).order_by())
-    last: dict[tuple[int, int], tuple[datetime, int]] = {}
+    last: dict[tuple[int, int], datetime] = {}
     engaged: dict[tuple[int, int], set[str]] = {}
     for row in rows:
-        key = (row["profile_id"], row["campaign_id"])
+        key = (row["profile_id"], row["variation_id"])
         flags = engaged.setdefault(key, set())
         kind, channel = row["kind"], row["channel"]
         if kind == "sent":
-            if key not in last or row["last"] > last[key][0]:
-                last[key] = (row["last"], row["variation_id"])
+            if key not in last or row["last"] > last[key]:
+                last[key] = row["last"]
         elif kind == "open" and channel == Channel.EMAIL:
             flags.add("opened_email")
         elif kind == "click" and channel == Channel.EMAIL:
@@ -565,22 +575,31 @@ def campaigns_received_many(*, profile_ids: list[int]) -> dict[int, list[dict[st
             flags.add("opened_push")
     variations = {
         v.pk: v for v in MessageVariation.objects.filter(
-            pk__in={variation_id for _, variation_id in last.values()}).select_related("campaign")
+            pk__in={variation_id for _, variation_id in last}).select_related("campaign")
     }
-    converted = set(Conversion.objects.filter(profile_id__in=profile_ids, position=0)
-                    .values_list("profile_id", "campaign_id").distinct())
+    positions: dict[int, list[int]] = defaultdict(list)
+    for campaign_id, position in (ConversionEvent.objects.filter(
+            campaign_id__in={v.campaign_id for v in variations.values()})
+            .order_by("position").values_list("campaign_id", "position")):
+        positions[campaign_id].append(position)
+    converted = set(Conversion.objects.filter(profile_id__in=profile_ids)
+                    .values_list("profile_id", "variation_id", "position").distinct())
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in profile_ids}
-    for (profile_id, campaign_id), (moment, variation_id) in sorted(
-            last.items(), key=lambda item: item[1][0], reverse=True):
+    for (profile_id, variation_id), moment in sorted(
+            last.items(), key=lambda item: (item[1], item[0][1]), reverse=True):
         variation = variations[variation_id]
-        flags = engaged.get((profile_id, campaign_id), set())
+        flags = engaged.get((profile_id, variation_id), set())
         out[profile_id].append({
             "name": variation.campaign.name,
             "api_campaign_id": str(variation.campaign.api_id),
             "last_received": _export_time(moment),
             "engaged": {name: name in flags
-                        for name in ("opened_email", "clicked_email", "opened_push")},
-            "converted": (profile_id, campaign_id) in converted,
+                        for name in ("opened_email", "opened_push", "clicked_email",
+                                     "clicked_triggered_in_app_message")},
+            "converted": (profile_id, variation_id, 0) in converted,
+            "multiple_converted": {
+                conversion_label(position): (profile_id, variation_id, position) in converted
+                for position in positions[variation.campaign_id]},
             "variation_name": variation.name,
             "variation_api_id": str(variation.api_id),
             "in_control": False,

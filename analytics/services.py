@@ -28,8 +28,12 @@ from campaigns.models import (
 from config.sql import insert_new, rollup_add
 
 from .models import (
+    ACTIVITY_ROLLUP_COUNTERS,
+    ACTIVITY_ROLLUP_KEY,
     CAMPAIGN_ROLLUP_COUNTERS,
     ROLLUP_COUNTERS,
+    ActiveDay,
+    ActivityRollup,
     AppVersionSeen,
     CampaignDayRollup,
     CampaignMark,
@@ -413,6 +417,24 @@ def _actions_convert(matched: list[tuple[_Action, list[ConversionEvent]]]) -> li
     return new
 
 
+def _activity_add(kind: str, rows: list[tuple[int, datetime, str, str, int, Decimal]]) -> None:
+    """Count (profile, time, app_id, name, quantity, revenue) rows into the activity
+    rollups and mark their profiles active on those days: two statements per batch."""
+    deltas: dict[tuple[date, str, str, str], dict[str, Any]] = defaultdict(dict)
+    active: set[tuple[int, date]] = set()
+    for profile_id, moment, app_id, name, quantity, revenue in rows:
+        day = _day(moment)
+        bucket = deltas[(day, kind, app_id[:64], name)]
+        bucket["count"] = bucket.get("count", 0) + 1
+        bucket["quantity"] = bucket.get("quantity", 0) + quantity
+        bucket["revenue"] = bucket.get("revenue", 0) + revenue
+        active.add((profile_id, day))
+    rollup_add(ActivityRollup, dict(deltas), key_fields=ACTIVITY_ROLLUP_KEY,
+               counters=ACTIVITY_ROLLUP_COUNTERS)
+    ActiveDay.objects.bulk_create([ActiveDay(profile_id=p, day=d) for p, d in sorted(active)],
+                                  ignore_conflicts=True)
+
+
 def custom_events_record(*, events: list[dict[str, Any]]) -> list[CustomEvent]:
     """Record custom events from /users/track and count the conversions they earn.
 
@@ -428,6 +450,9 @@ def custom_events_record(*, events: list[dict[str, Any]]) -> list[CustomEvent]:
                         properties=e.get("properties") or {}, app_id=e.get("app_id") or "")
             for e in events
         ])
+        _activity_add(ActivityRollup.Kind.EVENT, [
+            (e["profile_id"], e["time"], e.get("app_id") or "", e["name"], 1, Decimal(0))
+            for e in events])
         by_name: dict[str, list[ConversionEvent]] = defaultdict(list)
         for conversion_event in ConversionEvent.objects.filter(
                 kind=ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
@@ -470,6 +495,9 @@ def purchases_record(*, purchases: list[dict[str, Any]]) -> list[Purchase]:
                      properties=p.get("properties") or {}, app_id=p.get("app_id") or "")
             for p in purchases for _ in range(p["quantity"])
         ])
+        _activity_add(ActivityRollup.Kind.PURCHASE, [
+            (p["profile_id"], p["time"], p.get("app_id") or "", p["product_id"], p["quantity"],
+             Decimal(str(p["price"])) * p["quantity"]) for p in purchases])
         actions = [_Action(p["profile_id"], p["time"], f"purchase:{p['product_id']}")
                    for p in purchases]
         # Revenue needs every campaign received, so this query is not narrowed first.
@@ -578,6 +606,9 @@ def app_sessions_record(*, sessions: list[dict[str, Any]]) -> list[Conversion]:
     if not sessions:
         return []
     with transaction.atomic():
+        _activity_add(ActivityRollup.Kind.SESSION, [
+            (s["profile_id"], s["time"], s.get("app_id") or "", "", 1, Decimal(0))
+            for s in sessions])
         upgraded = _app_versions_advance(sessions)
         kinds = [ConversionEvent.Kind.STARTS_SESSION]
         if any(upgraded):
@@ -781,6 +812,13 @@ def _app_versions_merge(*, source: int, target: int) -> None:
     AppVersionSeen.objects.filter(profile_id=source).delete()
 
 
+def _active_days_merge(*, source: int, target: int) -> None:
+    days = list(ActiveDay.objects.filter(profile_id=source).values_list("day", flat=True))
+    ActiveDay.objects.bulk_create([ActiveDay(profile_id=target, day=d) for d in sorted(days)],
+                                  ignore_conflicts=True)
+    ActiveDay.objects.filter(profile_id=source).delete()
+
+
 def profile_merge_analytics(*, source_profile_id: int, target_profile_id: int) -> None:
     """Move a profile's analytics onto the profile it is folded into (POST /users/identify).
 
@@ -801,3 +839,4 @@ def profile_merge_analytics(*, source_profile_id: int, target_profile_id: int) -
         _conversions_merge(source=source, target=target)
         _segment_members_merge(source=source, target=target)
         _app_versions_merge(source=source, target=target)
+        _active_days_merge(source=source, target=target)

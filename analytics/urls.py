@@ -16,4 +16,5 @@ urlpatterns = [
          name="segment-create"),
     path("audience/segments/", views.segment_list, name="segment-list"),
     path("analytics/headlines/", views.campaign_headlines, name="campaign-headlines"),
+    path("analytics/overview/", views.overview, name="overview"),
 ]

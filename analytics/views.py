@@ -19,7 +19,7 @@ from accounts.access import permission_required
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_public_id
 
-from . import charts, selectors, services
+from . import charts, reporting, selectors, services
 from .models import Segment
 
 MAX_CHART_DAYS = 366
@@ -215,3 +215,45 @@ def campaign_headlines(request: HttpRequest) -> HttpResponse:
             continue
     return render(request, "analytics/_headlines.html",
                   {"headlines": selectors.campaign_headlines(campaign_ids=ids)})
+
+
+OVERVIEW_RANGES = (7, 30, 90)
+
+
+@permission_required("campaigns.view_campaign")
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """What users did lately, across campaigns: sessions, DAU/MAU, revenue, top events.
+
+    The same figures as the REST reporting endpoints (analytics.reporting).
+    """
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    if days not in OVERVIEW_RANGES:
+        days = 30
+    end = timezone.now().astimezone(UTC).date()
+    figures = reporting.overview(end=end, length=days)
+    start = end - timedelta(days=days - 1)
+    sessions = [row["sessions"] for row in figures["sessions"]]
+    dau = [row["users"] for row in figures["dau"]]
+    mau = [row["users"] for row in figures["mau"]]
+    revenue = [row["revenue"] for row in figures["revenue"]]
+    has_data = any(sessions) or any(dau) or any(revenue) or bool(figures["top_events"])
+    context = {
+        "nav": "overview", "days": days, "ranges": OVERVIEW_RANGES, "start": start, "end": end,
+        "has_data": has_data, "top_events": figures["top_events"],
+        "totals": {"sessions": sum(sessions), "dau": dau[-1], "mau": mau[-1],
+                   "revenue": round(sum(revenue), 2)},
+        "sessions_chart": charts.line_chart(start=start, series=[("Sessions", sessions)],
+                                            title=f"Sessions per day, last {days} days",
+                                            chart_id="sessions-chart"),
+        "users_chart": charts.line_chart(
+            start=start, series=[("Daily active users", dau), ("Monthly active users", mau)],
+            title=f"Daily and monthly active users, last {days} days", chart_id="users-chart"),
+        "revenue_chart": charts.line_chart(start=start, series=[("Revenue", revenue)],
+                                           title=f"Revenue per day, last {days} days",
+                                           chart_id="revenue-chart"),
+    }
+    return render(request, "analytics/overview.html", context)

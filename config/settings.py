@@ -221,6 +221,12 @@ STORAGES = {
 # Serve files found by the finders when collectstatic was not run (dev and tests).
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Files Herald writes (user exports) -----------------------------------------------
+# STORAGES["default"] holds them: this directory, unless another backend is configured.
+MEDIA_ROOT = env("HERALD_MEDIA_ROOT", str(BASE_DIR / "media"))
+# Seconds a signed user-export URL (/users/export/segment …) stays valid.
+EXPORT_URL_MAX_AGE = env_int("EXPORT_URL_MAX_AGE", 86_400)
+
 # --- Security (effective when DEBUG is off) -------------------------------------------
 
 # SECURE_PROXY_SSL_HEADER: with TRUSTED_PROXIES, at the end of this file.

@@ -13,11 +13,13 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 import analytics.api  # noqa: F401  (registers endpoints)
+import analytics.api_reporting  # noqa: F401
 import campaigns.api  # noqa: F401
 import messaging.api  # noqa: F401
 from config import health
 from config.api import REGISTRY
 from config.api.domain_errors import answer_domain_errors
+from config.api.not_offered import urlpatterns as not_offered_urlpatterns
 from config.api.openapi import openapi_view
 from config.braze_errors import BRAZE_ERRORS
 from config.errors import favicon
@@ -57,6 +59,8 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("messaging.urls")),
     path("", include("accounts.urls")),
+    # Braze features Herald does not offer (/canvas/…, /catalogs/…): a 404 that says so.
+    *not_offered_urlpatterns,
 ]
 
 handler404 = "config.errors.not_found"

@@ -16,9 +16,11 @@ from .models import (
     ChannelConfig,
     ContentCard,
     Delivery,
+    DeprecatedExternalId,
     Dispatch,
     DispatchShard,
     EmailSubscriptionState,
+    EmailSuppression,
     IdempotencyRecord,
     Profile,
     PushToken,
@@ -27,6 +29,7 @@ from .models import (
     SendIdentifier,
     SubscriptionGroup,
     UserAlias,
+    UserExport,
 )
 from .services.api_keys import api_key_revoke
 
@@ -229,3 +232,27 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_select_related = ("api_key",)
     raw_id_fields = ("api_key",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(DeprecatedExternalId)
+class DeprecatedExternalIdAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "profile", "created_at")
+    search_fields = ("external_id", "profile__external_id")
+    list_select_related = ("profile",)
+    raw_id_fields = ("profile",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(EmailSuppression)
+class EmailSuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "reason", "source", "recorded_at")
+    list_filter = ("reason",)
+    search_fields = ("email",)
+
+
+@admin.register(UserExport)
+class UserExportAdmin(admin.ModelAdmin):
+    list_display = ("object_prefix", "kind", "segment_id", "status", "users", "created_at")
+    list_filter = ("kind", "status")
+    search_fields = ("object_prefix", "segment_id")
+    readonly_fields = ("object_prefix", "created_at", "completed_at")

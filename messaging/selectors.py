@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from analytics.models import CustomEvent, Purchase
+from analytics.reporting import days_of
 from analytics.selectors import campaigns_received_many
 from campaigns.models import Channel
 
 from .delivery.recipients import subscription_groups
 from .models import (
     App,
+    DeprecatedExternalId,
     EmailSubscriptionState,
     Profile,
     PushToken,
@@ -82,6 +85,10 @@ def _match(request: UsersExportIdsRequest) -> tuple[list[Profile], list[str]]:
     if request.external_ids:
         by_id = {p.external_id: p for p in Profile.objects.filter(
             external_id__in=request.external_ids)}
+        # A deprecated external_id (/users/external_ids/rename) still names its profile.
+        for old in DeprecatedExternalId.objects.select_related("profile").filter(
+                external_id__in=set(request.external_ids) - set(by_id)):
+            by_id[old.external_id] = old.profile
         for external_id in dict.fromkeys(request.external_ids):
             take([by_id[external_id]] if external_id in by_id else [], external_id)
     for alias in request.user_aliases or []:
@@ -104,7 +111,13 @@ def _match(request: UsersExportIdsRequest) -> tuple[list[Profile], list[str]]:
 def profiles_export(*, request: UsersExportIdsRequest) -> tuple[list[dict[str, Any]], list[str]]:
     """(user export objects, identifiers that matched nobody). Only keys with data appear."""
     profiles, invalid = _match(request)
-    fields = set(request.fields_to_export or EXPORT_FIELDS)
+    return export_users(profiles=profiles,
+                        fields=set(request.fields_to_export or EXPORT_FIELDS)), invalid
+
+
+def export_users(*, profiles: list[Profile], fields: set[str]) -> list[dict[str, Any]]:
+    """Braze's user export objects of `profiles`, with the `fields` asked for that have data
+    (/users/export/ids, and the files of /users/export/segment)."""
     ids = [p.pk for p in profiles]
 
     aliases: dict[int, list[dict[str, str]]] = defaultdict(list)
@@ -191,7 +204,7 @@ def profiles_export(*, request: UsersExportIdsRequest) -> tuple[list[dict[str, A
                                   or key == "random_bucket"):
                 user[key] = value
         users.append(user)
-    return users, invalid
+    return users
 
 
 # --- subscription groups ----------------------------------------------------------------------
@@ -316,3 +329,29 @@ def app_ids_for_channels(channels: list[str]) -> dict[str, str]:
         if channel not in configured and fallback:
             configured[channel] = fallback
     return configured
+
+
+# --- KPIs (/kpi/new_users/data_series, /kpi/uninstalls/data_series) ---------------------------
+
+
+def _daily(rows: QuerySet, field: str, *, end: date, length: int, key: str
+           ) -> list[dict[str, Any]]:
+    days = days_of(end=end, length=length)
+    start = datetime.combine(days[0], time.min, tzinfo=UTC)
+    stop = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=UTC)
+    counts = dict(rows.filter(**{f"{field}__gte": start, f"{field}__lt": stop})
+                  .annotate(day=TruncDate(field, tzinfo=UTC)).values("day")
+                  .annotate(n=Count("id")).order_by().values_list("day", "n"))
+    return [{"time": day.isoformat(), key: counts.get(day, 0)} for day in days]
+
+
+def new_users_series(*, end: date, length: int) -> list[dict[str, Any]]:
+    return _daily(Profile.objects.all(), "created_at", end=end, length=length, key="new_users")
+
+
+def uninstalls_series(*, end: date, length: int, app_id: str | None = None
+                      ) -> list[dict[str, Any]]:
+    tokens = PushToken.objects.filter(invalidated_at__isnull=False)
+    if app_id:
+        tokens = tokens.filter(app_id=app_id)
+    return _daily(tokens, "invalidated_at", end=end, length=length, key="uninstalls")

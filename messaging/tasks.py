@@ -29,7 +29,8 @@ from .delivery.sweeper import (
     shards_stale_release,
     shards_unqueued,
 )
-from .models import Dispatch
+from .exports import export_callback, user_export_write
+from .models import Dispatch, UserExport
 from .services.idempotency import idempotency_records_purge
 
 log = logging.getLogger(__name__)
@@ -196,3 +197,15 @@ def dispatch_sweep_task(self) -> int:
         # know the queues were lost, and what is still unpublished would wait far longer.
         _broker_marker_forget(self.app)
     return enqueued
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3, autoretry_for=(DatabaseError,),
+             retry_backoff=10)
+def user_export_task(self, export_pk: int, url: str) -> None:
+    """Write a user export's file, then call its callback_endpoint if it has one."""
+    export = UserExport.objects.filter(pk=export_pk).first()
+    if export is None:
+        return
+    export = user_export_write(export=export)
+    if export.callback_endpoint:
+        export_callback(export=export, url=url)

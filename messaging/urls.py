@@ -8,6 +8,7 @@ from .views import (
     assets,
     audience,
     dispatches,
+    exports,
     ops,
     schedules,
     sms_webhooks,
@@ -29,5 +30,6 @@ urlpatterns = [
     *assets.urlpatterns,
     *subscription_groups.urlpatterns,
     *sms_webhooks.urlpatterns,
+    *exports.urlpatterns,
     *ops.urlpatterns,
 ]

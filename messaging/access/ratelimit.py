@@ -43,6 +43,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "users.track": Limit(3_000, 3),
     "users.profiles": Limit(20_000, 60),
     "users.export.ids": Limit(250, 60),
+    "users.external_ids": Limit(1_000, 60),
     "subscription.status.set": Limit(5_000, 60),
     "campaigns.data_series": Limit(50_000, 60),
     "sends.id.create": Limit(100, 86_400),

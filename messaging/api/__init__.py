@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     content_cards,
     email,
     engagement,
+    kpi,
     schedules,
     sends,
     subscriptions,

@@ -9,27 +9,40 @@ from typing import Any
 import pydantic
 from django.http import HttpRequest, JsonResponse
 
+from analytics.selectors import segment_get
 from config.api import ApiError, ErrorStyle, api_response, endpoint
 from config.api.validation import validation_errors
 
 from .. import selectors
+from ..models import UserExport
 from ..schemas.users import (
     MAX_IDS,
     MAX_TRACK_ITEMS,
     AliasesProcessedResponse,
     DeletedResponse,
+    ExternalIdsRemoveRequest,
+    ExternalIdsRemoveResponse,
+    ExternalIdsRenameRequest,
+    ExternalIdsRenameResponse,
+    SuccessResponse,
     TrackAttributes,
     TrackEvent,
     TrackPurchase,
     UsersAliasNewRequest,
+    UsersAliasUpdateRequest,
     UsersDeleteRequest,
+    UsersExportFileResponse,
+    UsersExportGlobalControlGroupRequest,
     UsersExportIdsRequest,
     UsersExportIdsResponse,
+    UsersExportSegmentRequest,
     UsersIdentifyRequest,
+    UsersMergeRequest,
     UsersTrackRequest,
     UsersTrackResponse,
 )
 from ..services import profiles as profile_services
+from ..services import users as user_services
 
 TOO_MANY_IDS = "The max number of ids per request was exceeded"
 TRACK_MODELS: dict[str, type[pydantic.BaseModel]] = {
@@ -188,3 +201,120 @@ def users_export_ids(request: HttpRequest, body: UsersExportIdsRequest) -> JsonR
     if invalid:
         answer["invalid_user_ids"] = invalid
     return api_response(answer, status=201)
+
+
+@endpoint(
+    "/users/merge", permission="users.merge", rate_limit="users.profiles", tags=("Users",),
+    summary="Merge one user into another", body=UsersMergeRequest, response=SuccessResponse,
+    prepare=capped("merge_updates"), error_style=ErrorStyle.PLAIN, success_status=202,
+)
+def users_merge(request: HttpRequest, body: UsersMergeRequest) -> JsonResponse:
+    """Fold each `identifier_to_merge` user into its `identifier_to_keep` (at most 50).
+
+    The kept user gains what only the merged one had (fields, custom attributes, aliases of
+    other labels, push tokens, events, purchases, message history); the merged user is
+    deleted. A side naming nobody is skipped. Email and phone need `prioritization`.
+    """
+    user_services.profiles_merge(updates=body.merge_updates)
+    return api_response(status=202)
+
+
+@endpoint(
+    "/users/alias/update", permission="users.alias.update", rate_limit="users.profiles",
+    tags=("Users",), summary="Rename user aliases", body=UsersAliasUpdateRequest,
+    response=SuccessResponse, prepare=capped("alias_updates"), error_style=ErrorStyle.PLAIN,
+)
+def users_alias_update(request: HttpRequest, body: UsersAliasUpdateRequest) -> JsonResponse:
+    """Replace `old_alias_name` by `new_alias_name` under `alias_label` (at most 50).
+
+    An alias not found changes nothing, as with Braze; nor does a new name already taken.
+    """
+    user_services.aliases_update(updates=body.alias_updates)
+    return api_response(status=201)
+
+
+@endpoint(
+    "/users/external_ids/rename", permission="users.external_ids.rename",
+    rate_limit="users.external_ids", tags=("Users",),
+    summary="Rename external IDs (the old one stays usable until removed)",
+    body=ExternalIdsRenameRequest, response=ExternalIdsRenameResponse,
+    prepare=capped("external_id_renames"), error_style=ErrorStyle.PLAIN,
+)
+def users_external_ids_rename(request: HttpRequest, body: ExternalIdsRenameRequest
+                              ) -> JsonResponse:
+    """Give users a new primary `external_id`; the current one becomes deprecated.
+
+    A deprecated ID still names the user everywhere an external_id is looked up until
+    /users/external_ids/remove removes it. The current ID must be primary, the new one
+    unused, the two different; renames that break a rule are in `rename_errors`.
+    """
+    result = user_services.external_ids_rename(renames=body.external_id_renames)
+    return api_response({"external_ids": result.renamed, "rename_errors": result.errors},
+                        status=201)
+
+
+@endpoint(
+    "/users/external_ids/remove", permission="users.external_ids.remove",
+    rate_limit="users.external_ids", tags=("Users",), summary="Remove deprecated external IDs",
+    body=ExternalIdsRemoveRequest, response=ExternalIdsRemoveResponse,
+    prepare=capped("external_ids"), error_style=ErrorStyle.PLAIN,
+)
+def users_external_ids_remove(request: HttpRequest, body: ExternalIdsRemoveRequest
+                              ) -> JsonResponse:
+    """Forget deprecated external IDs for good; primary or unknown IDs are in
+    `removal_errors` (a primary ID is never removed here: use /users/delete)."""
+    result = user_services.external_ids_remove(external_ids=body.external_ids)
+    return api_response({"removed_ids": result.removed, "removal_errors": result.errors},
+                        status=201)
+
+
+def _origin(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+NO_SUCH_SEGMENT = "Invalid segment_id"
+
+
+@endpoint(
+    "/users/export/segment", permission="users.export.segment", tags=("Users",),
+    summary="Export the users of a segment to a file", body=UsersExportSegmentRequest,
+    response=UsersExportFileResponse, prepare=without_legacy_key, error_style=ErrorStyle.PLAIN,
+    answers={400: ("the segment does not exist",
+                   {"message": NO_SUCH_SEGMENT, "errors": ["segment_id: no such segment"]})},
+)
+def users_export_segment(request: HttpRequest, body: UsersExportSegmentRequest) -> JsonResponse:
+    """Write the segment's users (the `fields_to_export` of /users/export/ids) to a file.
+
+    Braze writes to cloud storage; Herald writes to its own storage and answers `url`, a
+    signed download URL that expires (EXPORT_URL_MAX_AGE, a day by default) and answers
+    404 until the file is written. `callback_endpoint`, when given, is POSTed
+    `{success, message, url, time}` once it is.
+    """
+    if segment_get(segment_id=body.segment_id) is None:
+        raise ApiError(400, NO_SUCH_SEGMENT, ["segment_id: no such segment"])
+    export, url = user_services.user_export_create(
+        kind=UserExport.Kind.SEGMENT, segment_id=body.segment_id,
+        fields_to_export=list(body.fields_to_export), output_format=body.output_format,
+        callback_endpoint=body.callback_endpoint or "", origin=_origin(request))
+    return api_response({"object_prefix": export.object_prefix, "url": url}, status=201)
+
+
+@endpoint(
+    "/users/export/global_control_group", permission="users.export.global_control_group",
+    tags=("Users",), summary="Export the users of the global control group to a file",
+    body=UsersExportGlobalControlGroupRequest, response=UsersExportFileResponse,
+    prepare=without_legacy_key, error_style=ErrorStyle.PLAIN,
+)
+def users_export_global_control_group(
+    request: HttpRequest, body: UsersExportGlobalControlGroupRequest
+) -> JsonResponse:
+    """Write the global control group's users to a file, as /users/export/segment does.
+
+    The fields are Braze's for this export: external_id, user_aliases, braze_id, email,
+    phone. (API campaigns still reach these users; the group only matters to reports.)
+    """
+    export, url = user_services.user_export_create(
+        kind=UserExport.Kind.GLOBAL_CONTROL_GROUP, fields_to_export=list(body.fields_to_export),
+        output_format=body.output_format, callback_endpoint=body.callback_endpoint or "",
+        origin=_origin(request))
+    return api_response({"object_prefix": export.object_prefix, "url": url}, status=201)

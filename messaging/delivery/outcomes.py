@@ -35,6 +35,7 @@ from .. import ops
 from ..channels.base import Outcome, Result
 from ..models import Delivery, Dispatch
 from ..services.delivery_events import delivery_event
+from ..services.email_hygiene import hard_bounces_from_outcomes
 from ..services.providers import push_token_invalidate
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,11 @@ def outcomes_record(
                 )
         if events:
             engagement_record_many(events=events)
+        # A permanent SMTP refusal suppresses the address (issue 16: email hygiene).
+        hard = [f for f in finals if f.row.pk in written and f.row.channel == Channel.EMAIL
+                and Kind.BOUNCE_HARD in f.kinds]
+        if hard:
+            hard_bounces_from_outcomes([f.row for f in hard], [f.error for f in hard])
         ops.deliveries_count(result.written)
         for f in finals:
             if f.row.pk in written:

@@ -30,13 +30,14 @@ from liquid.exceptions import LiquidError
 
 from analytics.models import EngagementEvent
 from analytics.services import engagement_record_many
-from campaigns.models import PUSH_CHANNELS
+from campaigns.models import PUSH_CHANNELS, Channel
 from campaigns.services import variations_sent
 from config import sql
 
 from .. import liquid
 from ..models import Delivery, Dispatch, Profile
 from ..services.delivery_events import delivery_event
+from ..services.email_hygiene import rows_suppressed
 from .plans import ChannelPlan
 from .push_tokens import UsableTokens, usable_tokens
 from .recipients import profile_context, recipient_address
@@ -159,7 +160,10 @@ def rows_render(
         if plan.channel in PUSH_CHANNELS and profiles
         else None
     )
-    return [_row(dispatch, plan, profile, tokens) for profile in profiles]
+    rows = [_row(dispatch, plan, profile, tokens) for profile in profiles]
+    if plan.channel == Channel.EMAIL:
+        rows_suppressed(rows)  # hard-bounced and spam-reporting addresses are skipped
+    return rows
 
 
 def rows_create(

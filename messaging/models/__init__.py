@@ -9,9 +9,18 @@ from .dispatch import (
     IdempotencyRecord,
     SendIdentifier,
 )
+from .exports import UserExport
 from .groups import SubscriptionGroup
 from .keys import ApiKey, Permission
-from .profiles import EmailSubscriptionState, Profile, PushToken, SubscriptionState, UserAlias
+from .profiles import (
+    DeprecatedExternalId,
+    EmailSubscriptionState,
+    EmailSuppression,
+    Profile,
+    PushToken,
+    SubscriptionState,
+    UserAlias,
+)
 from .providers import ChannelConfig, Provider  # noqa: F401  (issue 6)
 from .schedules import ScheduledMessage
 from .sdk import SdkKey
@@ -22,8 +31,10 @@ __all__ = [
     "ContentCard",
     "Delivery",
     "Dispatch",
+    "DeprecatedExternalId",
     "DispatchShard",
     "EmailSubscriptionState",
+    "EmailSuppression",
     "IdempotencyRecord",
     "Permission",
     "Profile",
@@ -34,4 +45,5 @@ __all__ = [
     "SubscriptionGroup",
     "SubscriptionState",
     "UserAlias",
+    "UserExport",
 ]

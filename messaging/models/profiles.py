@@ -106,3 +106,46 @@ class EmailSubscriptionState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.state}"
+
+
+class DeprecatedExternalId(models.Model):
+    """An external_id a profile had before /users/external_ids/rename (Braze's "deprecated").
+
+    It still names the profile wherever an external_id is looked up, until
+    /users/external_ids/remove removes it; no profile can take it as its primary ID.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE,
+                                related_name="deprecated_external_ids")
+    external_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.external_id} (deprecated)"
+
+
+class EmailSuppression(models.Model):
+    """An address Herald no longer emails: a hard bounce or a spam complaint (Braze's lists).
+
+    Kept per address, not per profile, as Braze keeps them: every profile with the
+    address is skipped, and /email/bounce/remove or /email/spam/remove lift it.
+    """
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SPAM = "spam", "Spam complaint"
+
+    email = models.CharField(max_length=254)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    # Where it came from: "smtp: 550 5.1.1 …", "feedback: postmark", "api: /email/blocklist".
+    source = models.CharField(max_length=300, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "reason"], name="one_suppression_per_reason")
+        ]
+        indexes = [models.Index(fields=["reason", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.reason}"

@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 from pydantic import (
@@ -698,3 +699,133 @@ class EmailUnsubscribesResponse(BaseModel):
 
 class SuccessResponse(BaseModel):
     message: str
+
+
+# --- merge, alias update, external ID migration -------------------------------------------
+
+
+class MergeIdentifier(BaseModel):
+    """One user, named by exactly one of external_id, user_alias, email or phone.
+
+    With email or phone, `prioritization` chooses among several profiles sharing it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: IdString | None = None
+    user_alias: UserAliasRef | None = None
+    email: EmailLookup | None = None
+    phone: PhoneNumber | None = None
+    prioritization: Prioritization | None = None
+
+    @field_validator("prioritization")
+    @classmethod
+    def _prio(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_prioritization(value)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MergeIdentifier:
+        given = [n for n in ("external_id", "user_alias", "email", "phone") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of external_id, user_alias, email or phone")
+        if given[0] in ("email", "phone") and not self.prioritization:
+            raise ValueError("prioritization is required with email or phone")
+        return self
+
+
+class MergeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier_to_merge: MergeIdentifier
+    identifier_to_keep: MergeIdentifier
+
+
+class UsersMergeRequest(BaseModel):
+    merge_updates: list[MergeUpdate] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class AliasUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alias_label: Name
+    old_alias_name: Name
+    new_alias_name: Name
+
+
+class UsersAliasUpdateRequest(BaseModel):
+    alias_updates: list[AliasUpdate] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class ExternalIdRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_external_id: IdString
+    new_external_id: IdString
+
+
+class ExternalIdsRenameRequest(BaseModel):
+    external_id_renames: list[ExternalIdRename] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class ExternalIdsRenameResponse(BaseModel):
+    message: str
+    external_ids: list[str] = Field(description="the current_external_id of each rename done")
+    rename_errors: list[list[str]] = Field(
+        description="[current_external_id, the reason] per rename refused")
+
+
+class ExternalIdsRemoveRequest(BaseModel):
+    external_ids: list[IdString] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class ExternalIdsRemoveResponse(BaseModel):
+    message: str
+    removed_ids: list[str]
+    removal_errors: list[list[str]] = Field(description="[external_id, the reason] per refusal")
+
+
+# --- export to a file -------------------------------------------------------------------------
+
+GCG_EXPORT_FIELDS = ("braze_id", "email", "external_id", "phone", "user_aliases")
+
+
+def _callback_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("callback_endpoint: must be an http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("callback_endpoint: must be an http or https URL")
+    return value
+
+
+CallbackUrl = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_callback_url)]
+
+
+class UsersExportSegmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    callback_endpoint: CallbackUrl | None = Field(
+        None, description="Herald POSTs {success, message, url, time} here when the file is "
+        "ready")
+    fields_to_export: list[ExportField] = Field(min_length=1)
+    output_format: Literal["zip", "gzip"] = "zip"
+
+
+class UsersExportGlobalControlGroupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    callback_endpoint: CallbackUrl | None = None
+    fields_to_export: list[Literal[GCG_EXPORT_FIELDS]] = Field(  # type: ignore[valid-type]
+        min_length=1)
+    output_format: Literal["zip", "gzip"] = "zip"
+
+
+class UsersExportFileResponse(BaseModel):
+    message: str
+    object_prefix: str
+    url: str = Field(description="signed, expiring URL of the file (404 until it is written)")

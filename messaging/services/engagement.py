@@ -18,9 +18,14 @@ from django.utils import timezone
 from analytics.services import app_sessions_record, engagement_record_many
 
 from ..errors import UnknownEngagementTarget
-from ..models import ContentCard, Delivery, Profile
+from ..models import ContentCard, Delivery, EmailSuppression, Profile
 from ..schemas.engagement import MESSAGE_EVENTS, AppSession, EngagementItem, MessageEvent
 from .delivery_events import delivery_event
+from .email_hygiene import email_suppressions_record
+
+# Provider reports that suppress the address (email hygiene, issue 16).
+_SUPPRESSING = {"email_bounce": EmailSuppression.Reason.HARD_BOUNCE,
+                "email_spam": EmailSuppression.Reason.SPAM}
 
 
 def _when(moment: datetime | None) -> datetime:
@@ -67,6 +72,7 @@ def engagement_track(*, events: list[EngagementItem]) -> int:
     errors: list[str] = []
     records = []
     sessions: list[dict[str, Any]] = []
+    suppress: list[tuple[str, str, datetime]] = []
     for index, event in enumerate(events):
         when = _when(event.time)
         if isinstance(event, AppSession):
@@ -85,6 +91,8 @@ def engagement_track(*, events: list[EngagementItem]) -> int:
             errors.append(f"events[{index}].{what}")
             continue
         kind, once = MESSAGE_EVENTS[event.type]
+        if event.type in _SUPPRESSING and delivery.address:
+            suppress.append((delivery.address, _SUPPRESSING[event.type], when))
         suffix = "" if once else f":{event.id or when.isoformat()}"
         records.append(delivery_event(
             delivery, kind=kind, dedupe_key=f"{delivery.message_id}:{kind}{suffix}",
@@ -96,6 +104,9 @@ def engagement_track(*, events: list[EngagementItem]) -> int:
         recorded = engagement_record_many(events=records)
         app_sessions_record(sessions=sessions)
         _cards_mark(events)
+        for address, reason, when in suppress:  # the provider's word: stop emailing it
+            email_suppressions_record(emails=[address], reason=reason,
+                                      source="engagement: /engagement/track", at=when)
     return len(recorded) + len(sessions)
 
 

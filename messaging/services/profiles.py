@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 
 from analytics import services as analytics_services
@@ -24,6 +24,7 @@ from analytics.models import CustomEvent, EngagementEvent, Purchase
 from ..models import (
     ContentCard,
     Delivery,
+    DeprecatedExternalId,
     EmailSubscriptionState,
     Profile,
     PushToken,
@@ -277,9 +278,26 @@ class _TrackBatch:
                 elif item.phone:
                     phones.add(item.phone)
 
-        if external_ids:
-            self._precreate(external_ids)
         profile_ids: set[int] = set()
+        deprecated: dict[str, int] = {}
+        if external_ids:
+            # Which IDs name a profile already, as its primary ID or as a deprecated one
+            # (/users/external_ids/rename): one query. A deprecated ID still names its
+            # profile and is never given to a new one.
+            existing: set[str] = set()
+            primary = (Profile.objects.filter(external_id__in=external_ids).order_by()
+                       .annotate(old=Value(None, output_field=IntegerField()))
+                       .values_list("external_id", "old"))
+            for external_id, old_of in primary.union(
+                    DeprecatedExternalId.objects.filter(external_id__in=external_ids)
+                    .order_by().values_list("external_id", "profile_id"), all=True):
+                if old_of is None:
+                    existing.add(external_id)
+                else:
+                    deprecated[external_id] = old_of
+            external_ids -= deprecated.keys()
+            profile_ids.update(deprecated.values())
+            self._precreate(external_ids, existing)
         alias_rows: list[tuple[str, str, int]] = []
         if aliases:
             match = Q()
@@ -313,6 +331,9 @@ class _TrackBatch:
                     self.by_email[profile.email].append(profile)
                 if profile.phone:
                     self.by_phone[profile.phone].append(profile)
+        for old_id, profile_id in deprecated.items():
+            if profile_id in by_pk:
+                self.by_external_id[old_id] = by_pk[profile_id]
         for label, name, profile_id in alias_rows:
             if profile_id in by_pk:
                 self.by_alias[(label, name)] = by_pk[profile_id]
@@ -322,19 +343,18 @@ class _TrackBatch:
             self.remembered = dict(EmailSubscriptionState.objects.filter(
                 email__in=remembered_emails).values_list("email", "state"))
 
-    def _precreate(self, external_ids: set[str]) -> None:
-        """Insert bare rows for the external IDs some object may create.
+    def _precreate(self, external_ids: set[str], existing: set[str]) -> None:
+        """Insert bare rows for the external IDs some object may create (not `existing`).
 
         INSERT … ON CONFLICT DO NOTHING: a concurrent request creating the same user makes
         this a no-op (its row is read instead), never an IntegrityError.
         """
-        existing = set(Profile.objects.filter(external_id__in=external_ids)
-                       .values_list("external_id", flat=True))
         wanted: dict[str, Profile] = {}
         for _, items, is_attributes in self.steps:
             for _, item in items:
                 external_id = item.external_id
-                if (external_id and external_id not in existing and external_id not in wanted
+                if (external_id in external_ids and external_id not in existing
+                        and external_id not in wanted
                         and not _is_import(item, is_attributes=is_attributes)
                         and _may_create(item, is_attributes=is_attributes)):
                     wanted[external_id] = Profile(external_id=external_id)
@@ -708,8 +728,11 @@ def profiles_delete(*, request: UsersDeleteRequest) -> int:
     identifiers = request.identifiers()
     doomed: list[int] = []
     if request.external_ids:
+        # A deprecated external_id names its profile too: deleting by it deletes the user.
         doomed = list(Profile.objects.filter(external_id__in=request.external_ids)
                       .values_list("pk", flat=True))
+        doomed += DeprecatedExternalId.objects.filter(
+            external_id__in=request.external_ids).values_list("profile_id", flat=True)
     elif request.braze_ids:
         doomed = list(Profile.objects.filter(braze_id__in=request.braze_ids)
                       .values_list("pk", flat=True))

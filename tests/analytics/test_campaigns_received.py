@@ -43,26 +43,57 @@ def history():
             "short": short, "push": push, "long": long}
 
 
+def _engaged(opened_email=False, clicked_email=False, opened_push=False):
+    return {"opened_email": opened_email, "opened_push": opened_push,
+            "clicked_email": clicked_email, "clicked_triggered_in_app_message": False}
+
+
 def test_shape_and_values(history):
     h = history
     entries = campaigns_received(profile_id=h["ann"].pk)
-    assert [e["name"] for e in entries] == ["Quiet", "Multi", "News"]  # newest first
-    quiet, multi, news = entries
+    # One entry per variation received, newest first.
+    assert [(e["name"], e["variation_name"]) for e in entries] == [
+        ("Quiet", "Only"), ("Multi", "Push"), ("Multi", "Mail"), ("News", "Short")]
+    quiet, push, mail, news = entries
     assert news == {
         "name": "News", "api_campaign_id": str(h["news"].api_id),
         "last_received": "2026-03-04T10:00:00.123Z",
-        "engaged": {"opened_email": True, "clicked_email": True, "opened_push": False},
-        "converted": True, "variation_name": "Short",
-        "variation_api_id": str(h["short"].api_id), "in_control": False,
+        "engaged": _engaged(opened_email=True, clicked_email=True),
+        "converted": True, "multiple_converted": {"Primary Conversion Event - A": True},
+        "variation_name": "Short", "variation_api_id": str(h["short"].api_id),
+        "in_control": False,
     }
-    # A multichannel campaign is one entry, with the variation last received.
-    assert (multi["variation_name"], multi["variation_api_id"]) == ("Push", str(h["push"].api_id))
-    assert multi["last_received"] == "2026-03-06T10:00:00.123Z"
-    assert multi["engaged"] == {"opened_email": True, "clicked_email": False, "opened_push": True}
-    assert multi["converted"] is False
+    # A multichannel campaign has one entry per variation, each with its own engagement.
+    assert push["variation_api_id"] == str(h["push"].api_id)
+    assert push["last_received"] == "2026-03-06T10:00:00.123Z"
+    assert push["engaged"] == _engaged(opened_push=True)
+    assert mail["last_received"] == "2026-03-05T10:00:00.123Z"
+    assert mail["engaged"] == _engaged(opened_email=True)
+    assert push["converted"] is False and push["multiple_converted"] == {}
     # A privacy proxy's machine open is not the user engaging.
-    assert quiet["engaged"] == {"opened_email": False, "clicked_email": False,
-                                "opened_push": False}
+    assert quiet["engaged"] == _engaged()
+
+
+def test_multiple_converted_is_keyed_by_braze_labels_per_variation():
+    ann = make_profile("ann")
+    campaign = make_campaign("Two goals", variations=[("email", "Mail"), ("sms", "Text")],
+                             conversions=[
+                                 (ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
+                                  {"custom_event_name": "signup"}),
+                                 (ConversionEvent.Kind.PERFORMS_CUSTOM_EVENT,
+                                  {"custom_event_name": "upgrade"})])
+    mail, text = campaign.variations.all()
+    send(mail, ann, sent_at=T)
+    send(text, ann, sent_at=T + timedelta(minutes=1))
+    # Each channel is its own opportunity (spec §1.8): both variations convert, on B only.
+    custom_event_record(profile_id=ann.pk, name="upgrade", time=T + timedelta(minutes=5))
+    text_entry, mail_entry = campaigns_received(profile_id=ann.pk)
+    for entry in (text_entry, mail_entry):
+        assert entry["multiple_converted"] == {"Primary Conversion Event - A": False,
+                                               "Conversion Event - B": True}
+        assert entry["converted"] is False  # `converted` is the primary event's
+    custom_event_record(profile_id=ann.pk, name="signup", time=T + timedelta(minutes=6))
+    assert [e["converted"] for e in campaigns_received(profile_id=ann.pk)] == [True, True]
 
 
 def test_profiles_do_not_leak_into_each_other(history):
@@ -70,20 +101,19 @@ def test_profiles_do_not_leak_into_each_other(history):
     many = campaigns_received_many(profile_ids=[h["ann"].pk, h["bob"].pk])
     (bob,) = many[h["bob"].pk]
     assert (bob["name"], bob["variation_name"], bob["converted"]) == ("News", "Long", False)
-    assert bob["engaged"] == {"opened_email": False, "clicked_email": False,
-                              "opened_push": False}
+    assert bob["engaged"] == _engaged()
     assert many[h["ann"].pk] == campaigns_received(profile_id=h["ann"].pk)
     assert campaigns_received(profile_id=make_profile("new").pk) == []
 
 
 def test_query_count_does_not_grow_with_history(history, django_assert_num_queries):
     h = history
-    with django_assert_num_queries(3):
-        assert len(campaigns_received(profile_id=h["ann"].pk)) == 3
+    with django_assert_num_queries(4):
+        assert len(campaigns_received(profile_id=h["ann"].pk)) == 4
     for i in range(5):
         campaign = make_campaign(f"Extra {i}", variations=[("email", "A"), ("sms", "B")])
         for variation in campaign.variations.all():
             record(send(variation, h["ann"], sent_at=T + timedelta(days=5 + i)), "click")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert len(campaigns_received_many(profile_ids=[h["ann"].pk, h["bob"].pk])[
-            h["ann"].pk]) == 8
+            h["ann"].pk]) == 14

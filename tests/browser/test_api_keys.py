@@ -18,7 +18,7 @@ def test_create_show_once_use_and_revoke(developer_page, live_server):
     page.get_by_role("link", name="Settings").first.click()
     page.get_by_role("link", name="API keys").click()
     page.wait_for_url("**/settings/api-keys/")
-    page.get_by_label("Name").fill("Shop backend")
+    page.get_by_label("Name", exact=True).fill("Shop backend")
     page.get_by_label("users.track").check()
     page.get_by_label("users.export.ids").check()
     page.get_by_label("messages.send").uncheck()
@@ -59,7 +59,7 @@ def test_create_show_once_use_and_revoke(developer_page, live_server):
 def test_invalid_allowlist_is_explained(developer_page):
     page = developer_page
     page.goto("/settings/api-keys/")
-    page.get_by_label("Name").fill("Bad net")
+    page.get_by_label("Name", exact=True).fill("Bad net")
     page.get_by_label("IP allowlist").fill("10.0.0.300/8")
     page.get_by_role("button", name="Create key").click()
     assert page.get_by_text("is not an IP address or network").is_visible()

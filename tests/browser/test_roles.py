@@ -28,7 +28,7 @@ def _mint_key(page) -> None:
     page.goto("/settings/api-keys/")
     if page.get_by_role("heading", name="Create an API key").count() == 0:
         return
-    page.get_by_label("Name").fill("from the browser")
+    page.get_by_label("Name", exact=True).fill("from the browser")
     page.get_by_role("button", name="Create key").click()
     page.get_by_test_id("new-key").wait_for()
 

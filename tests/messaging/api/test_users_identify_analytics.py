@@ -120,14 +120,16 @@ def test_export_reports_campaigns_received_with_engagement_and_conversion(api):
     assert shop_entry == {
         "name": "Shop", "api_campaign_id": str(shop.api_id),
         "last_received": shop_entry["last_received"],
-        "engaged": {"opened_email": True, "clicked_email": False, "opened_push": False},
-        "converted": True,
+        "engaged": {"opened_email": True, "clicked_email": False, "opened_push": False,
+                    "clicked_triggered_in_app_message": False},
+        "converted": True, "multiple_converted": {"Primary Conversion Event - A": True},
         "variation_name": "Mail", "variation_api_id": str(shop.variations.get().api_id),
         "in_control": False,
     }
     assert news_entry["name"] == "News" and news_entry["converted"] is False
     assert news_entry["engaged"] == {"opened_email": False, "clicked_email": False,
-                                     "opened_push": False}
+                                     "opened_push": False,
+                                     "clicked_triggered_in_app_message": False}
     assert news_entry["last_received"] > shop_entry["last_received"]
     assert news_entry["last_received"].endswith("Z")
 
